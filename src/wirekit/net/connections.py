@@ -1,0 +1,110 @@
+"""The sockets on this machine, like ``netstat`` (course slide 1-6).
+
+Built on psutil, which reads ``/proc`` and maps sockets to processes; a process owned by another
+user is shown without its pid unless we are root, which is how netstat behaves too.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+import psutil
+
+from wirekit.errors import NetworkError
+
+__all__ = ["SocketInfo", "list_sockets"]
+
+_PROTOCOLS = {
+    (socket.AF_INET, socket.SOCK_STREAM): "tcp",
+    (socket.AF_INET6, socket.SOCK_STREAM): "tcp6",
+    (socket.AF_INET, socket.SOCK_DGRAM): "udp",
+    (socket.AF_INET6, socket.SOCK_DGRAM): "udp6",
+    (socket.AF_UNIX, socket.SOCK_STREAM): "unix",
+    (socket.AF_UNIX, socket.SOCK_DGRAM): "unix-dgram",
+    (socket.AF_UNIX, socket.SOCK_SEQPACKET): "unix-seqpacket",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SocketInfo:
+    """One socket: protocol, endpoints as text, TCP state, and the owner where visible."""
+
+    protocol: str
+    local: str
+    remote: str
+    state: str
+    pid: int | None
+    process: str | None
+
+    @property
+    def listening(self) -> bool:
+        # A bound UDP or Unix socket with no peer is the datagram equivalent of LISTEN.
+        return self.state == "LISTEN" or (self.state == "NONE" and not self.remote
+                                          and self.protocol.startswith(("udp", "unix-dgram")))
+
+    @property
+    def local_port(self) -> int | None:
+        _, sep, port = self.local.rpartition(":")
+        if not sep or not port.isdigit() or self.protocol.startswith("unix"):
+            return None
+        return int(port)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _format(family: int, endpoint: object) -> str:
+    if not endpoint:
+        return ""
+    if family == socket.AF_UNIX:
+        return str(endpoint)
+    ip, port = endpoint  # type: ignore[misc]
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def _process_names(pids: Iterable[int]) -> dict[int, str]:
+    names = {}
+    for pid in set(pids):
+        try:
+            names[pid] = psutil.Process(pid).name()
+        except (psutil.Error, OSError):
+            continue
+    return names
+
+
+def list_sockets(*, listening: bool = False, port: int | None = None,
+                 kinds: str = "all") -> list[SocketInfo]:
+    """Sockets of ``kinds`` (``"inet"``, ``"tcp"``, ``"udp"``, ``"unix"`` or ``"all"``),
+    optionally only listening ones or those with ``port`` at either end."""
+    try:
+        raw = psutil.net_connections(kind=kinds)
+    except (psutil.Error, OSError) as exc:
+        raise NetworkError(f"cannot list sockets: {exc}") from exc
+    names = _process_names(c.pid for c in raw if c.pid)
+    result = []
+    for conn in raw:
+        info = SocketInfo(
+            protocol=_PROTOCOLS.get((conn.family, conn.type), f"{conn.family}/{conn.type}"),
+            local=_format(conn.family, conn.laddr),
+            remote=_format(conn.family, conn.raddr),
+            state=conn.status,
+            pid=conn.pid,
+            process=names.get(conn.pid) if conn.pid else None,
+        )
+        if listening and not info.listening:
+            continue
+        if port is not None and port not in _ports(conn):
+            continue
+        result.append(info)
+    result.sort(key=lambda i: (i.protocol, i.state != "LISTEN", i.local, i.remote))
+    return result
+
+
+def _ports(conn: object) -> set[int]:
+    ports = set()
+    for endpoint in (conn.laddr, conn.raddr):  # type: ignore[attr-defined]
+        if endpoint and not isinstance(endpoint, str):
+            ports.add(endpoint[1])
+    return ports

@@ -1,0 +1,252 @@
+"""``Stream``: a connected byte stream over TCP, TLS or a Unix socket, with bounded reads.
+
+The course's TCP client (slides 1-12..1-27) hits three problems the raw socket API leaves to
+every program: ``recv`` returns whatever happened to arrive, a dead peer makes it wait forever,
+and a closed connection shows up as an empty ``bytes``. A ``Stream`` answers all three once:
+reads by count or delimiter on top of :class:`ReceiveBuffer`, a finite default timeout on every
+blocking call (one deadline per call, however many ``recv`` it takes), and
+:class:`IncompleteRead` naming how many bytes arrived when the peer closes mid-message.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Iterator
+from typing import Final
+
+from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS, Limits, Timeouts
+from wirekit.errors import IncompleteRead, LocalProtocolError
+from wirekit.net.address import Address
+from wirekit.net.buffer import ReceiveBuffer
+from wirekit.net.deadline import Deadline
+from wirekit.net.framing import Framer
+from wirekit.net.oserrors import translating
+
+__all__ = ["DEFAULT", "Stream"]
+
+
+class _Default:
+    """Marks "use the stream's configured timeout" (``None`` already means "no limit")."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Final = _Default()
+TimeoutArg = float | None | _Default
+
+_RECV_SIZE = 65536
+_SHUTDOWN = {"read": socket.SHUT_RD, "write": socket.SHUT_WR, "both": socket.SHUT_RDWR}
+
+
+class Stream:
+    """A connected socket with buffered, bounded, timed reads and writes.
+
+    ``bytes_received`` and ``bytes_sent`` count traffic for log lines. A ``Stream`` is used by
+    one thread at a time (one reader plus one writer thread is fine).
+    """
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        *,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self.socket = sock
+        self.timeouts = timeouts
+        self.limits = limits
+        self.buffer = ReceiveBuffer()
+        self.bytes_received = 0
+        self.bytes_sent = 0
+        self._eof = False
+        self._closed = False
+
+    # -- identity -------------------------------------------------------------------------
+    @property
+    def peer(self) -> Address:
+        with translating("getpeername"):
+            return Address.from_sockaddr(self.socket.family, self.socket.getpeername())
+
+    @property
+    def local(self) -> Address:
+        with translating("getsockname"):
+            return Address.from_sockaddr(self.socket.family, self.socket.getsockname())
+
+    @property
+    def is_tls(self) -> bool:
+        return isinstance(self.socket, ssl.SSLSocket)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def fileno(self) -> int:
+        return self.socket.fileno()
+
+    # -- writing --------------------------------------------------------------------------
+    def send(self, data: bytes, timeout: TimeoutArg = DEFAULT) -> int:
+        """Send some of ``data``; returns how many bytes the kernel took (course 1-29)."""
+        seconds = self._seconds(timeout, self.timeouts.write)
+        with translating("send", seconds):
+            self.socket.settimeout(seconds)
+            sent = self.socket.send(data)
+        self.bytes_sent += sent
+        return sent
+
+    def sendall(self, data: bytes, timeout: TimeoutArg = DEFAULT) -> None:
+        """Send all of ``data`` within one deadline (not one timeout per partial send)."""
+        seconds = self._seconds(timeout, self.timeouts.write)
+        deadline = Deadline(seconds)
+        view = memoryview(data)
+        with translating("send", seconds):
+            while view:
+                self.socket.settimeout(deadline.remaining("send"))
+                sent = self.socket.send(view)
+                self.bytes_sent += sent
+                view = view[sent:]
+
+    # -- reading --------------------------------------------------------------------------
+    def recv(self, max_bytes: int = _RECV_SIZE, timeout: TimeoutArg = DEFAULT) -> bytes:
+        """Whatever is available, up to ``max_bytes``; ``b""`` once the peer has closed."""
+        if self.buffer:
+            return self.buffer.take(max_bytes)
+        return self._recv_raw(max_bytes, Deadline(self._seconds(timeout, self.timeouts.read)))
+
+    def recv_exactly(self, n: int, timeout: TimeoutArg = DEFAULT) -> bytes:
+        """Exactly ``n`` bytes, or :class:`IncompleteRead` if the peer closes first."""
+        deadline = Deadline(self._seconds(timeout, self.timeouts.read))
+        while (data := self.buffer.read_exact(n)) is None:
+            if not self._fill(deadline):
+                raise IncompleteRead(self.buffer.take_all(), n, "message")
+        return data
+
+    def recv_until(
+        self,
+        delimiter: bytes,
+        limit: int | None = None,
+        timeout: TimeoutArg = DEFAULT,
+        *,
+        keep: bool = True,
+    ) -> bytes:
+        """Bytes up to ``delimiter`` (included unless ``keep=False``), at most ``limit`` long.
+
+        Raises :class:`MessageTooLarge` past the limit and :class:`IncompleteRead` if the peer
+        closes before the delimiter.
+        """
+        limit = self.limits.max_message if limit is None else limit
+        deadline = Deadline(self._seconds(timeout, self.timeouts.read))
+        while (data := self.buffer.read_until(delimiter, limit, keep=keep)) is None:
+            if not self._fill(deadline):
+                what = f"{delimiter!r}-delimited message"
+                raise IncompleteRead(self.buffer.take_all(), None, what)
+        return data
+
+    def readline(self, limit: int | None = None, timeout: TimeoutArg = DEFAULT) -> bytes:
+        """One line including its LF, like a file's ``readline``.
+
+        At end of stream it returns ``b""``, or the last unterminated line, as files do; use
+        :meth:`recv_until` when a missing terminator must be an error.
+        """
+        limit = self.limits.max_line if limit is None else limit
+        deadline = Deadline(self._seconds(timeout, self.timeouts.read))
+        while (line := self.buffer.read_line(limit)) is None:
+            if not self._fill(deadline):
+                return self.buffer.take_all()
+        return line
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Iterate over lines until the peer closes."""
+        while line := self.readline():
+            yield line
+
+    def read_message(self, framer: Framer, timeout: TimeoutArg = DEFAULT) -> bytes | None:
+        """The next message cut by ``framer``; ``None`` on a clean close between messages."""
+        deadline = Deadline(self._seconds(timeout, self.timeouts.read))
+        while True:
+            message = framer.next_message()
+            if message is not None:
+                return message
+            chunk = self.buffer.take_all() if self.buffer else self._recv_raw(_RECV_SIZE, deadline)
+            if not chunk:
+                framer.close()  # raises IncompleteRead if a message was cut short
+                return None
+            framer.buffer.feed(chunk)
+
+    def send_message(self, framer: Framer, message: bytes, timeout: TimeoutArg = DEFAULT) -> None:
+        self.sendall(framer.encode(message), timeout)
+
+    # -- TLS ------------------------------------------------------------------------------
+    def start_tls(
+        self,
+        context: ssl.SSLContext,
+        *,
+        server_side: bool = False,
+        server_hostname: str | None = None,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> None:
+        """Upgrade this connection to TLS in place (STARTTLS, or a server's accepted socket).
+
+        Refuses if plaintext bytes are already buffered: they arrived before the handshake and
+        must not be read as if they were protected (SECURITY.md M02).
+        """
+        if self.buffer:
+            raise LocalProtocolError(
+                f"{len(self.buffer)} plaintext bytes arrived before the TLS upgrade; refusing"
+            )
+        seconds = self._seconds(timeout, self.timeouts.handshake)
+        with translating("TLS handshake", seconds):
+            self.socket.settimeout(seconds)
+            self.socket = context.wrap_socket(
+                self.socket, server_side=server_side, server_hostname=server_hostname
+            )
+
+    # -- closing --------------------------------------------------------------------------
+    def shutdown(self, how: str = "write") -> None:
+        """Half-close: ``"write"`` tells the peer we are done sending (it reads EOF)."""
+        if how not in _SHUTDOWN:
+            raise ValueError(f"how must be one of {sorted(_SHUTDOWN)}, got {how!r}")
+        with translating("shutdown"):
+            try:
+                self.socket.shutdown(_SHUTDOWN[how])
+            except OSError as exc:  # already gone: nothing left to shut down
+                if exc.errno not in (107,):  # ENOTCONN
+                    raise
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.socket.close()
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"fd={self.socket.fileno()}"
+        return f"<Stream {state} tls={self.is_tls}>"
+
+    # -- internals ------------------------------------------------------------------------
+    @staticmethod
+    def _seconds(timeout: TimeoutArg, default: float | None) -> float | None:
+        return default if isinstance(timeout, _Default) else timeout
+
+    def _recv_raw(self, max_bytes: int, deadline: Deadline) -> bytes:
+        if self._eof:
+            return b""
+        with translating("read", deadline.seconds):
+            self.socket.settimeout(deadline.remaining("read"))
+            data = self.socket.recv(max_bytes)
+        if not data:
+            self._eof = True
+        self.bytes_received += len(data)
+        return data
+
+    def _fill(self, deadline: Deadline) -> bool:
+        """Receive more into the buffer; ``False`` at end of stream."""
+        data = self._recv_raw(_RECV_SIZE, deadline)
+        self.buffer.feed(data)
+        return bool(data)

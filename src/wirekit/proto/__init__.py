@@ -1,0 +1,1 @@
+"""L3: sans-IO protocol cores. Bytes in, events out; nothing here touches a socket."""
