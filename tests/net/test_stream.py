@@ -139,10 +139,12 @@ def test_connect_refused_is_a_connect_error():
 
 def test_writing_to_a_reset_connection_is_connection_closed(raw_server):
     def reset(conn: socket.socket) -> None:
+        conn.recv(2)  # wait until the client is surely connected, then reset
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
 
     peer = raw_server(reset)
     with connect(peer.address) as stream:
+        stream.sendall(b"go")
         time.sleep(0.1)
         with pytest.raises(ConnectionClosed):
             for _ in range(100):
@@ -208,6 +210,8 @@ def test_tls_is_verified_against_a_trusted_ca(raw_server, tls_material):
         assert s.is_tls
         s.sendall(b"secret")
         assert s.recv_exactly(6) == b"secret"
+        with pytest.raises(LocalProtocolError, match="half-closed"):
+            s.shutdown("write")  # would silently drop the TLS layer in the ssl module
 
 
 def test_tls_with_an_untrusted_certificate_is_refused_by_default(raw_server, tls_material):

@@ -96,9 +96,10 @@ def relay_stream(stream: Stream, source: BinaryIO | None, out: Output, *, crlf: 
                     return
                 continue
             chunk = os.read(source.fileno(), _CHUNK)  # type: ignore[union-attr]
-            if not chunk:  # end of input: tell the peer, then wait for its answer
+            if not chunk:  # end of input: tell the peer (TLS cannot half-close), then wait
                 selector.unregister(source)
-                stream.shutdown("write")
+                if not stream.is_tls:
+                    stream.shutdown("write")
                 give_up_at = time.monotonic() + linger
             else:
                 stream.sendall(_to_crlf(chunk) if crlf else chunk)
@@ -109,7 +110,8 @@ def send_file(stream: Stream, path: str, crlf: bool) -> None:
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
             stream.sendall(_to_crlf(chunk) if crlf else chunk)
-    stream.shutdown("write")
+    if not stream.is_tls:
+        stream.shutdown("write")
 
 
 def relay_datagrams(endpoint: DatagramEndpoint, lines: list[bytes] | BinaryIO, out: Output,

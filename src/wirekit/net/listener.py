@@ -40,7 +40,7 @@ class Listener:
         with translating("accept", timeout):
             self.socket.settimeout(timeout)
             sock, _ = self.socket.accept()
-        sock.settimeout(self.timeouts.read)
+        sock.setblocking(True)  # the Stream bounds each call with kernel timeouts
         return Stream(sock, timeouts=self.timeouts, limits=self.limits)
 
     def fileno(self) -> int:
