@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lookup": ("wirekit.cli.lookup", "Resolve a host name or address (forward and reverse)."),
     "connect": ("wirekit.cli.connect", "Talk to a TCP/UDP/TLS/Unix server by hand (telnet)."),
     "connections": ("wirekit.cli.connections", "List sockets and their processes (netstat)."),
+    "echo": ("wirekit.cli.echo", "Run an echo server (TCP, UDP or Unix; any concurrency)."),
+    "time": ("wirekit.cli.time", "Run the course's time server (sends the time, closes)."),
 }
 
 EXIT_FAILURE = 1

@@ -11,7 +11,13 @@ from wirekit.net.connect import connect
 from wirekit.net.connections import SocketInfo, list_sockets
 from wirekit.net.datagram import Datagram, DatagramEndpoint
 from wirekit.net.deadline import Deadline
-from wirekit.net.framing import DelimiterFramer, Framer, LengthPrefixFramer, LineFramer
+from wirekit.net.framing import (
+    DelimiterFramer,
+    Framer,
+    LengthPrefixFramer,
+    LineFramer,
+    PassThroughFramer,
+)
 from wirekit.net.listener import Listener, listen
 from wirekit.net.lookup import hostname, resolve, reverse, service_name, service_port
 from wirekit.net.options import get_option, set_option
@@ -29,6 +35,7 @@ __all__ = [
     "LengthPrefixFramer",
     "LineFramer",
     "Listener",
+    "PassThroughFramer",
     "ReceiveBuffer",
     "SocketInfo",
     "Stream",

@@ -25,7 +25,7 @@ from wirekit.config import DEFAULT_LIMITS
 from wirekit.errors import ConfigError, IncompleteRead, LocalProtocolError, MessageTooLarge
 from wirekit.net.buffer import ReceiveBuffer
 
-__all__ = ["DelimiterFramer", "Framer", "LengthPrefixFramer", "LineFramer"]
+__all__ = ["DelimiterFramer", "Framer", "LengthPrefixFramer", "LineFramer", "PassThroughFramer"]
 
 
 class Framer:
@@ -135,3 +135,25 @@ class LengthPrefixFramer(Framer):
             expected = self._length if self._length is not None else self._struct.size
             what = "frame" if self._length is not None else "length prefix"
             raise IncompleteRead(self.buffer.take_all(), expected, what)
+
+
+class PassThroughFramer(Framer):
+    """No framing: every chunk that arrives is a message (echo, proxies, byte pumps).
+
+    The maximum still applies: a chunk larger than ``max_size`` is handed out in pieces.
+    """
+
+    def feed(self, data: bytes) -> list[bytes]:
+        if self.buffer:
+            data = self.buffer.take_all() + data
+        if not data:
+            return []
+        if len(data) <= self.max_size:
+            return [data]
+        return [data[i : i + self.max_size] for i in range(0, len(data), self.max_size)]
+
+    def next_message(self) -> bytes | None:
+        return self.buffer.take(self.max_size) if self.buffer else None
+
+    def encode(self, message: bytes) -> bytes:
+        return message

@@ -46,6 +46,10 @@ class Listener:
     def fileno(self) -> int:
         return self.socket.fileno()
 
+    def forget_path(self) -> None:
+        """In a forked worker: closing must not remove the Unix socket file the parent owns."""
+        self._unix_inode = None
+
     def close(self) -> None:
         """Close; a Unix socket file is removed only if it is still the one we created."""
         self.socket.close()

@@ -66,6 +66,9 @@ class Stream:
         self.buffer = ReceiveBuffer()
         self.bytes_received = 0
         self.bytes_sent = 0
+        # True while the owner waits between messages (set by servers; cleared when bytes
+        # arrive): a shutting-down server may close an idle connection at once.
+        self.idle = False
         self._eof = False
         self._closed = False
         self._armed: dict[int, float | None] = {}  # SO_RCVTIMEO/SO_SNDTIMEO -> seconds set
@@ -266,6 +269,7 @@ class Stream:
                 raise Timeout("read", deadline.seconds) from None
         if not data:
             self._eof = True
+        self.idle = False
         self.bytes_received += len(data)
         return data
 

@@ -1,0 +1,108 @@
+"""The blocking accept loop shared by the sync, threads, fork and prefork modes.
+
+* It sleeps in ``select`` on the listening socket and a :class:`Waker`; shutdown and "a slot
+  is free" wake it at once, nothing polls.
+* Beyond capacity it stops accepting, so excess clients wait in the kernel's listen backlog
+  (1024 by default) instead of being refused or piling up as threads.
+* On EMFILE/ENFILE/ENOBUFS/ENOMEM it logs (once per interval) and backs off 100 ms rather than
+  spinning (SECURITY.md N01, after trio's ``serve_listeners``).
+* Refused clients (access policy) are closed at once and logged.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import selectors
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from wirekit.net.address import Address
+from wirekit.server.connlog import logger
+
+if TYPE_CHECKING:
+    from wirekit.server.server import Server
+
+__all__ = ["CAPACITY_ERRNOS", "accept_connections"]
+
+CAPACITY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+BACKOFF = 0.1  # seconds to wait after a resource-exhaustion error
+LOG_INTERVAL = 5.0  # at most one "out of file descriptors" line per interval
+ACCEPT_BATCH = 16  # connections accepted per wake-up before checking the waker again
+
+
+class _Backoff:
+    def __init__(self) -> None:
+        self.last_log = 0.0
+
+    def note(self, exc: OSError) -> None:
+        now = time.monotonic()
+        if now - self.last_log >= LOG_INTERVAL:
+            self.last_log = now
+            logger.warning("accept failed (%s); backing off %.1fs", exc.strerror, BACKOFF)
+
+
+def accept_connections(
+    server: Server,
+    *,
+    has_capacity: Callable[[], bool] = lambda: True,
+    tick: Callable[[], None] | None = None,
+    tick_interval: float = 1.0,
+) -> Iterator[tuple[socket.socket, Address]]:
+    """Yield ``(socket, client)`` for each permitted client until the server stops."""
+    listening = server.listener.socket  # type: ignore[union-attr]
+    listening.setblocking(False)
+    selector = selectors.DefaultSelector()
+    selector.register(server.waker, selectors.EVENT_READ)
+    registered = False
+    backoff = _Backoff()
+    try:
+        while not server.stopping.is_set():
+            server.heartbeat()
+            if tick is not None:
+                tick()
+            wanted = has_capacity()
+            if wanted != registered:
+                if wanted:
+                    selector.register(listening, selectors.EVENT_READ)
+                else:
+                    selector.unregister(listening)
+                registered = wanted
+            events = selector.select(tick_interval)
+            server.waker.drain()
+            if server.stopping.is_set():
+                return
+            if any(key.fileobj is listening for key, _ in events):
+                yield from _accept_batch(server, listening, has_capacity, backoff)
+    finally:
+        selector.close()
+
+
+def _accept_batch(server: Server, listening: socket.socket, has_capacity: Callable[[], bool],
+                  backoff: _Backoff) -> Iterator[tuple[socket.socket, Address]]:
+    for _ in range(ACCEPT_BATCH):
+        if not has_capacity() or server.stopping.is_set():
+            return
+        try:
+            sock, sockaddr = listening.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            if exc.errno in CAPACITY_ERRNOS:
+                backoff.note(exc)
+                time.sleep(BACKOFF)
+                return
+            if exc.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
+                continue  # the client gave up between SYN and accept: nothing to do
+            raise
+        sock.setblocking(True)
+        client = Address.from_sockaddr(sock.family, sockaddr or "")
+        if not server.permits(client):
+            logger.log(logging.WARNING, "%s refused by the access policy", client)
+            sock.close()
+            continue
+        if server.spend_connection_budget():
+            server.request_stop()  # recycle this worker after this last connection
+        yield sock, client

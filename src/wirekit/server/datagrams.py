@@ -1,0 +1,46 @@
+"""The blocking receive loop for datagram servers (UDP and Unix datagrams)."""
+
+from __future__ import annotations
+
+import selectors
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from wirekit.errors import MessageTooLarge, NetworkError, Timeout
+from wirekit.net.datagram import Datagram
+from wirekit.server.connlog import logger
+
+if TYPE_CHECKING:
+    from wirekit.server.server import Server
+
+__all__ = ["receive_datagrams"]
+
+
+def receive_datagrams(server: Server, tick_interval: float = 1.0) -> Iterator[Datagram]:
+    """Yield permitted datagrams until the server stops. Oversized datagrams and ICMP errors
+    from earlier replies are logged and skipped: one bad packet never stops the server."""
+    endpoint = server.datagram
+    assert endpoint is not None
+    selector = selectors.DefaultSelector()
+    selector.register(endpoint.socket, selectors.EVENT_READ)
+    selector.register(server.waker, selectors.EVENT_READ)
+    try:
+        while not server.stopping.is_set():
+            server.heartbeat()
+            events = selector.select(tick_interval)
+            server.waker.drain()
+            if server.stopping.is_set() or not any(k.fileobj is endpoint.socket for k, _ in events):
+                continue
+            try:
+                datagram = endpoint.receive(timeout=tick_interval)
+            except MessageTooLarge as exc:
+                logger.warning("dropped a datagram: %s", exc)
+                continue
+            except (Timeout, NetworkError, ConnectionError):
+                continue  # e.g. ECONNREFUSED left by an earlier reply to a closed port
+            if server.permits(datagram.sender):
+                yield datagram
+            else:
+                logger.warning("%s refused by the access policy", datagram.sender)
+    finally:
+        selector.close()

@@ -1,0 +1,81 @@
+"""What every concurrency mode provides, and the shared graceful-drain helper."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from wirekit.errors import ConfigError
+from wirekit.server.connlog import logger
+from wirekit.server.handlers import (
+    AsyncStreamHandler,
+    DatagramHandler,
+    FramedHandler,
+    Handler,
+    StreamHandler,
+)
+
+if TYPE_CHECKING:
+    from wirekit.server.server import Server
+
+__all__ = ["BLOCKING_HANDLERS", "Mode", "drain"]
+
+BLOCKING_HANDLERS: tuple[type[Handler], ...] = (StreamHandler, FramedHandler, DatagramHandler)
+
+
+class Mode:
+    """A concurrency mode. Subclasses set ``name`` and ``handlers`` and implement ``serve``."""
+
+    name = "mode"
+    handlers: tuple[type[Handler], ...] = BLOCKING_HANDLERS
+
+    @classmethod
+    def sized(cls, workers: int | None) -> Mode:
+        """The mode with ``workers`` as its main size (threads, children, processes)."""
+        if workers is not None:
+            raise ConfigError(f"the {cls.name} mode takes no worker count")
+        return cls()
+
+    def check_handler(self, handler: type[Handler]) -> None:
+        if not issubclass(handler, self.handlers):
+            if issubclass(handler, AsyncStreamHandler):
+                hint = "use concurrency='async' (or prefork with async workers)"
+            else:
+                hint = "use a StreamHandler with sync/threads/fork/prefork, or a FramedHandler"
+            raise ConfigError(f"the {self.name} mode cannot run {handler.__name__}: {hint}")
+
+    def serve(self, server: Server) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def force_stop(self, server: Server) -> None:
+        """A second signal: stop without waiting any longer (override to kill processes)."""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def drain(server: Server, busy: Callable[[], int], wake: threading.Condition | None = None
+          ) -> None:
+    """After accepting stopped: wait up to the grace period for ``busy()`` to reach 0, then
+    shut down the connections still open so their handlers end."""
+    grace = server.timeouts.shutdown_grace
+    deadline = None if grace is None else time.monotonic() + grace
+    server.close_idle_connections()
+    while busy() and not _expired(deadline):
+        if wake is not None:
+            with wake:
+                wake.wait(0.1)
+        else:
+            time.sleep(0.02)
+    if busy():
+        closed = server.force_close_active()
+        logger.warning("grace period over: closed %d connection(s) still open", closed)
+        end = time.monotonic() + 5
+        while busy() and time.monotonic() < end:
+            time.sleep(0.02)
+
+
+def _expired(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline

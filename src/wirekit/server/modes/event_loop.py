@@ -1,0 +1,320 @@
+"""``async``: every connection on one asyncio event loop, on uvloop when it is installed.
+
+Two handler shapes run here. An :class:`AsyncStreamHandler` gets a task and an
+:class:`AsyncStream`. A :class:`FramedHandler` runs inline in the protocol's ``data_received``
+callback (no task, no future per message), which is the fast path: a request/response protocol
+then costs little more than a bare ``asyncio.Protocol``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from typing import TYPE_CHECKING, Any
+
+from wirekit.errors import ConfigError, MessageTooLarge
+from wirekit.net.address import Address
+from wirekit.net.aio import AsyncStream, IdleTimer, StreamProtocol
+from wirekit.server.acceptor import BACKOFF, CAPACITY_ERRNOS
+from wirekit.server.connlog import ConnectionRecord, logger
+from wirekit.server.handlers import (
+    AsyncStreamHandler,
+    DatagramHandler,
+    FramedHandler,
+)
+from wirekit.server.modes.base import Mode
+from wirekit.server.runner import outcome_of, serve_datagram
+
+if TYPE_CHECKING:
+    from wirekit.server.server import Server
+
+__all__ = ["Async", "new_event_loop"]
+
+
+def new_event_loop(use_uvloop: bool = True) -> asyncio.AbstractEventLoop:
+    if use_uvloop:
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+class FramedProtocol(asyncio.Protocol):
+    """Runs a :class:`FramedHandler` straight from the loop's callbacks."""
+
+    def __init__(self, server: Server, client: Address, done: Any) -> None:
+        self.server, self.client, self.done = server, client, done
+        self.handler: FramedHandler = server.handler(client, server)  # type: ignore[assignment]
+        self.framer = self.handler.make_framer()
+        self.record = ConnectionRecord(client)
+        self.bytes_in = self.bytes_out = 0
+        self.outcome, self.level = "closed", logging.INFO
+        self.transport: asyncio.Transport | None = None
+        self.idle: IdleTimer | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        if self.server.connection_timeouts.read is not None:
+            self.idle = IdleTimer(self.server.connection_timeouts.read, self._on_idle)
+        self._guard(self._start)
+
+    def _start(self) -> None:
+        self.handler.setup()
+        if (banner := self.handler.greeting()) is not None:
+            self._write(banner)
+        if self.handler.closing:
+            self.transport.close()  # type: ignore[union-attr]
+
+    def data_received(self, data: bytes) -> None:
+        self.bytes_in += len(data)
+        if self.idle is not None:
+            self.idle.touched = True
+        self._guard(self._process, data)
+
+    def _process(self, data: bytes) -> None:
+        handler, framer = self.handler, self.framer
+        try:
+            messages = framer.feed(data)
+        except MessageTooLarge:
+            if (last := handler.on_too_large()) is not None:
+                self._write(last)
+            raise
+        for message in messages:
+            reply = handler.handle_message(message)
+            if reply is not None:
+                self._write(framer.encode(reply))
+            if handler.closing:
+                self.transport.close()  # type: ignore[union-attr]
+                return
+
+    def _write(self, data: bytes) -> None:
+        self.transport.write(data)  # type: ignore[union-attr]
+        self.bytes_out += len(data)
+
+    def _guard(self, fn: Any, *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:
+            self.outcome, self.level = outcome_of(exc)
+            if self.level == logging.ERROR:
+                logger.exception("handler %s raised for client %s",
+                                 type(self.handler).__name__, self.client)
+            self.transport.abort()  # type: ignore[union-attr]
+
+    def _on_idle(self) -> None:
+        self.outcome = "closed on idle timeout"
+        self.transport.abort()  # type: ignore[union-attr]
+
+    def eof_received(self) -> bool:
+        return False  # the client is done: close our side too
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if self.idle is not None:
+            self.idle.cancel()
+        if exc is not None and self.outcome == "closed":
+            self.outcome = "disconnected by the client"
+        try:
+            self.handler.finish()
+        except Exception:
+            logger.exception("finish() raised for client %s", self.client)
+        self.record.log(self.outcome, self.bytes_in, self.bytes_out, self.level)
+        self.done(self)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class _DatagramProtocol(asyncio.DatagramProtocol):
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        sender = Address.from_sockaddr(self.server.datagram.socket.family, addr)  # type: ignore
+        if self.server.permits(sender):
+            serve_datagram(self.server, data, sender)
+
+    def error_received(self, exc: Exception) -> None:
+        logger.debug("datagram error ignored: %s", exc)
+
+
+class Async(Mode):
+    name = "async"
+    handlers = (AsyncStreamHandler, FramedHandler, DatagramHandler)
+
+    def __init__(self, max_connections: int | None = None, use_uvloop: bool = True) -> None:
+        if max_connections is not None and max_connections < 1:
+            raise ConfigError(f"max_connections must be >= 1, got {max_connections}")
+        self.max_connections = max_connections
+        self.use_uvloop = use_uvloop
+
+    @classmethod
+    def sized(cls, workers: int | None) -> Async:
+        return cls() if workers is None else cls(max_connections=workers)
+
+    def serve(self, server: Server) -> None:
+        loop = new_event_loop(self.use_uvloop)
+        try:
+            loop.run_until_complete(_Run(server, self).main())
+        finally:
+            loop.close()
+
+    def __str__(self) -> str:
+        return "async" if self.max_connections is None else \
+            f"async, max_connections={self.max_connections}"
+
+
+class _Run:
+    """One serving session of the async mode."""
+
+    def __init__(self, server: Server, mode: Async) -> None:
+        self.server, self.mode = server, mode
+        self.connections: set[Any] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        limit = mode.max_connections or server.limits.max_connections
+        self.slots = asyncio.Semaphore(limit)
+
+    async def main(self) -> None:
+        loop = asyncio.get_running_loop()
+        server = self.server
+        stop = asyncio.Event()
+
+        def on_wake() -> None:
+            server.waker.drain()
+            if server.stopping.is_set():
+                stop.set()
+
+        loop.add_reader(server.waker.fileno(), on_wake)
+        beat = loop.create_task(self._heartbeat())
+        if server.stopping.is_set():
+            stop.set()
+        if server.datagram is not None:
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _DatagramProtocol(server), sock=server.datagram.socket)
+            await stop.wait()
+            transport.abort()
+        else:
+            acceptor = loop.create_task(self._accept_loop())
+            await stop.wait()
+            acceptor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await acceptor
+            server.close_listener()
+            await self._drain()
+        beat.cancel()
+        loop.remove_reader(server.waker.fileno())
+
+    async def _heartbeat(self) -> None:
+        while True:
+            self.server.heartbeat()
+            await asyncio.sleep(1.0)
+
+    async def _accept_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        server = self.server
+        listening = server.listener.socket  # type: ignore[union-attr]
+        listening.setblocking(False)
+        while True:
+            await self.slots.acquire()
+            try:
+                sock, sockaddr = await loop.sock_accept(listening)
+            except OSError as exc:
+                self.slots.release()
+                if exc.errno in CAPACITY_ERRNOS:
+                    logger.warning("accept failed (%s); backing off", exc.strerror)
+                    await asyncio.sleep(BACKOFF)
+                    continue
+                raise
+            client = Address.from_sockaddr(sock.family, sockaddr or "")
+            if not server.permits(client):
+                logger.warning("%s refused by the access policy", client)
+                sock.close()
+                self.slots.release()
+                continue
+            if server.spend_connection_budget():
+                server.request_stop()
+            if server.tls is not None:
+                self._spawn(self._connect(sock, client))
+            else:
+                await self._connect(sock, client)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _done(self, connection: Any) -> None:
+        self.connections.discard(connection)
+        self.slots.release()
+
+    async def _connect(self, sock: socket.socket, client: Address) -> None:
+        loop = asyncio.get_running_loop()
+        server = self.server
+        try:
+            if issubclass(server.handler, FramedHandler):
+                protocol: Any = FramedProtocol(server, client, self._done)
+                self.connections.add(protocol)
+                await loop.connect_accepted_socket(lambda: protocol, sock, ssl=server.tls)
+            else:
+                stream_protocol = StreamProtocol(idle=server.connection_timeouts.read)
+                await loop.connect_accepted_socket(lambda: stream_protocol, sock,
+                                                   ssl=server.tls)
+                self._spawn(self._run_stream_handler(stream_protocol, client))
+        except Exception as exc:
+            logger.info("%s %s", client, outcome_of(exc)[0])
+            sock.close()
+            self.slots.release()
+
+    async def _run_stream_handler(self, protocol: StreamProtocol, client: Address) -> None:
+        server = self.server
+        stream = AsyncStream(protocol, timeouts=server.connection_timeouts, limits=server.limits)
+        record = ConnectionRecord(client)
+        handler = server.handler(client, server)
+        handler.stream = stream  # type: ignore[attr-defined]
+        self.connections.add(stream)
+        outcome, level = "closed", logging.INFO
+        try:
+            handler.setup()
+            try:
+                await handler.handle()  # type: ignore[attr-defined]
+            finally:
+                handler.finish()
+        except asyncio.CancelledError:
+            outcome = "closed at shutdown"
+        except Exception as exc:
+            outcome, level = outcome_of(exc)
+            if level == logging.ERROR:
+                logger.exception("handler %s raised for client %s",
+                                 server.handler.__name__, client)
+        finally:
+            stream.close()
+            record.log(outcome, stream.bytes_received, stream.bytes_sent, level)
+            self._done(stream)
+
+    async def _drain(self) -> None:
+        """Framed connections sit between messages: close them now (writes are flushed).
+        Stream handlers get the grace period to finish, then are cancelled."""
+        for connection in list(self.connections):
+            if isinstance(connection, FramedProtocol):
+                connection.close()
+        pending = [t for t in self.tasks if not t.done()]
+        if pending:
+            grace = self.server.timeouts.shutdown_grace
+            _, still = await asyncio.wait(pending, timeout=grace)
+            if still:
+                logger.warning("grace period over: closing %d connection(s)", len(still))
+                for connection in list(self.connections):
+                    connection.abort()
+                for task in still:
+                    task.cancel()
+                await asyncio.wait(still, timeout=5)
+        await asyncio.sleep(0)

@@ -1,0 +1,135 @@
+"""``fork``: a new process per connection, as the course's ForkingTCPServer (slide 5-13).
+
+Children are reaped as they exit (no zombies), capped at ``max_children`` (excess clients wait
+in the listen backlog), and close the listening socket they inherit. On shutdown the parent
+waits for children up to the grace period, then sends SIGTERM, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from typing import TYPE_CHECKING
+
+from wirekit.errors import ConfigError
+from wirekit.server.acceptor import accept_connections
+from wirekit.server.connlog import logger
+from wirekit.server.datagrams import receive_datagrams
+from wirekit.server.modes.base import Mode
+from wirekit.server.runner import serve_connection, serve_datagram
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from wirekit.server.server import Server
+
+__all__ = ["Children", "Fork", "become_child"]
+
+
+class Children:
+    """Process ids of live children, reaped without blocking."""
+
+    def __init__(self) -> None:
+        self.pids: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.pids)
+
+    def reap(self) -> list[tuple[int, int]]:
+        """Collect exited children; returns ``(pid, wait status)`` for each."""
+        done = []
+        for pid in list(self.pids):
+            try:
+                got, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                self.pids.discard(pid)
+                continue
+            if got:
+                self.pids.discard(pid)
+                done.append((pid, status))
+        return done
+
+    def terminate(self, grace: float | None, poll: Callable[[], object] | None = None) -> None:
+        """Wait up to ``grace`` for the children to finish, then SIGTERM, then SIGKILL."""
+        for sig, wait in ((None, grace), (signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+            if sig is not None:
+                for pid in self.pids:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, sig)
+            end = None if wait is None else time.monotonic() + wait
+            while self.pids and (end is None or time.monotonic() < end):
+                self.reap()
+                if poll is not None:
+                    poll()
+                time.sleep(0.02)
+            if not self.pids:
+                return
+
+
+def become_child(server: Server, *, keep_datagram: bool = False) -> None:
+    """In a freshly forked process: drop what belongs to the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # parent decides, and SIGTERMs us if needed
+    if server.listener is not None:
+        server.listener.forget_path()
+        server.listener.socket.close()
+    if server.datagram is not None and not keep_datagram:
+        server.datagram.socket.close()
+
+
+class Fork(Mode):
+    name = "fork"
+
+    def __init__(self, max_children: int = 40) -> None:
+        if max_children < 1:
+            raise ConfigError(f"max_children must be >= 1, got {max_children}")
+        self.max_children = max_children
+        self.children = Children()
+
+    @classmethod
+    def sized(cls, workers: int | None) -> Fork:
+        return cls() if workers is None else cls(max_children=workers)
+
+    def serve(self, server: Server) -> None:
+        children = self.children
+        if server.datagram is not None:
+            for datagram in receive_datagrams(server):
+                children.reap()
+                self._spawn(server, lambda d=datagram: serve_datagram(server, d.data, d.sender),
+                            datagram=True)
+        else:
+            connections = accept_connections(
+                server, has_capacity=lambda: len(children) < self.max_children,
+                tick=children.reap, tick_interval=0.2)
+            for sock, client in connections:
+                self._spawn(server, lambda s=sock, c=client: serve_connection(server, s, c))
+                sock.close()
+        server.close_listener()
+        children.terminate(server.timeouts.shutdown_grace)
+
+    def _spawn(self, server: Server, work: Callable[[], None], datagram: bool = False) -> None:
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            logger.error("fork failed (%s): the client is dropped", exc.strerror)
+            return
+        if pid == 0:
+            code = 0
+            try:
+                become_child(server, keep_datagram=datagram)
+                work()
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        self.children.pids.add(pid)
+
+    def force_stop(self, server: Server) -> None:
+        for pid in list(self.children.pids):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def __str__(self) -> str:
+        return f"fork, max_children={self.max_children}"

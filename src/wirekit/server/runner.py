@@ -1,0 +1,114 @@
+"""Run one handler on one connection or datagram, for every blocking concurrency mode.
+
+This is where the server's promises are kept whatever the handler does: ``finish()`` always
+runs, the connection is always closed, a handler that raises is logged with its client and
+never takes the server down, and every connection ends with one log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import TYPE_CHECKING
+
+from wirekit.errors import (
+    ConnectionClosed,
+    MessageTooLarge,
+    NetworkError,
+    Timeout,
+    TLSError,
+)
+from wirekit.net.address import Address
+from wirekit.net.stream import Stream
+from wirekit.server.connlog import ConnectionRecord, logger
+from wirekit.server.handlers import DatagramHandler, FramedHandler, StreamHandler
+
+if TYPE_CHECKING:
+    from wirekit.server.server import Server
+
+__all__ = ["outcome_of", "serve_connection", "serve_datagram"]
+
+
+def outcome_of(exc: BaseException) -> tuple[str, int]:
+    """How a connection ended, as words for the log line and a log level."""
+    if isinstance(exc, Timeout):
+        return "closed on idle timeout", logging.INFO
+    if isinstance(exc, MessageTooLarge):
+        return f"closed: {exc}", logging.WARNING
+    if isinstance(exc, TLSError):
+        return f"TLS handshake failed ({exc})", logging.INFO
+    if isinstance(exc, ConnectionClosed | ConnectionError):
+        return "disconnected by the client", logging.INFO
+    if isinstance(exc, NetworkError):
+        return f"network error ({exc})", logging.INFO
+    return "handler error", logging.ERROR
+
+
+def serve_connection(server: Server, sock: socket.socket, client: Address) -> None:
+    stream = Stream(sock, timeouts=server.connection_timeouts, limits=server.limits)
+    record = ConnectionRecord(client)
+    server.track(stream)
+    outcome, level = "closed", logging.INFO
+    try:
+        if server.tls is not None:
+            stream.start_tls(server.tls, server_side=True)
+        handler = server.handler(client, server)
+        handler.stream = stream
+        handler.setup()
+        try:
+            if isinstance(handler, FramedHandler):
+                _serve_framed(handler, stream, server)
+            else:
+                handler.handle()  # type: ignore[union-attr]
+        finally:
+            handler.finish()
+    except Exception as exc:
+        outcome, level = outcome_of(exc)
+        if level == logging.ERROR:
+            logger.exception("handler %s raised for client %s",
+                             server.handler.__name__, client)
+    finally:
+        server.untrack(stream)
+        stream.close()
+        record.log(outcome, stream.bytes_received, stream.bytes_sent, level)
+
+
+def _serve_framed(handler: FramedHandler, stream: Stream, server: Server) -> None:
+    framer = handler.make_framer()
+    if (banner := handler.greeting()) is not None:
+        stream.sendall(banner)
+    served = 0
+    while not handler.closing:
+        # Idle = between messages, after the first: a new connection's first request is
+        # always served, even by a worker that is being recycled.
+        stream.idle = served > 0 and not framer.pending and not stream.buffer
+        if stream.idle and server.stopping.is_set():
+            return  # between messages while the server stops: nothing is lost by closing
+        try:
+            message = stream.read_message(framer)
+        except MessageTooLarge:
+            if (last_word := handler.on_too_large()) is not None:
+                stream.sendall(last_word)
+            raise
+        if message is None:
+            return
+        reply = handler.handle_message(message)
+        served += 1
+        if reply is not None:
+            stream.sendall(framer.encode(reply))
+
+
+def serve_datagram(server: Server, data: bytes, sender: Address) -> None:
+    handler = server.handler(data, sender, server, server.datagram.send_to)  # type: ignore
+    try:
+        handler.setup()
+        try:
+            handler.handle()
+        finally:
+            handler.finish()
+    except Exception:
+        logger.exception("datagram handler %s raised for client %s",
+                         server.handler.__name__, sender)
+
+
+HANDLER_KINDS = (StreamHandler, FramedHandler, DatagramHandler)

@@ -1,0 +1,220 @@
+"""``Server``: one server over TCP, UDP and Unix sockets; concurrency is a parameter.
+
+    server = Server(EchoHandler, "127.0.0.1:8000", concurrency="threads")
+    server.serve_forever()            # until SIGTERM/SIGINT or server.shutdown()
+
+The socket is bound when the ``Server`` is created (``server.address`` then shows the real
+port), the transport follows the handler (a :class:`DatagramHandler` means UDP or Unix
+datagrams), and the concurrency mode decides how handlers run. Shutdown is graceful: stop
+accepting (new connects are refused at once), let running handlers finish within
+``timeouts.shutdown_grace``, then close what is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import signal
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Iterable
+from types import FrameType
+from typing import Any
+
+from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS, Limits, Timeouts
+from wirekit.errors import ConfigError
+from wirekit.net.address import Address, AddressLike
+from wirekit.net.datagram import DatagramEndpoint
+from wirekit.net.listener import Listener, listen
+from wirekit.server.access import OPEN, AccessPolicy
+from wirekit.server.connlog import logger
+from wirekit.server.handlers import AsyncStreamHandler, DatagramHandler, Handler
+from wirekit.server.modes import Mode, make_mode
+from wirekit.server.waker import Waker
+
+__all__ = ["Server"]
+
+
+class Server:
+    """Serve ``handler`` on ``address`` with the given concurrency mode.
+
+    ``concurrency`` is ``"sync"``, ``"threads"``, ``"fork"``, ``"prefork"`` or ``"async"``, or a
+    configured mode object (``Threads(max_workers=16)``, ``Prefork(workers=4)``...); ``workers``
+    sets the size of the pool or the number of processes for the named modes.
+    """
+
+    def __init__(
+        self,
+        handler: type[Handler],
+        address: AddressLike = "127.0.0.1:0",
+        *,
+        concurrency: str | Mode = "threads",
+        workers: int | None = None,
+        allow: Iterable[str] = (),
+        deny: Iterable[str] = (),
+        verify: Callable[[Address], bool] | None = None,
+        tls: ssl.SSLContext | None = None,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        limits: Limits = DEFAULT_LIMITS,
+        reuse_port: bool = False,
+        unix_mode: int = 0o600,
+    ) -> None:
+        if not (isinstance(handler, type) and issubclass(handler, Handler)):
+            raise ConfigError(f"handler must be a Handler subclass, got {handler!r}")
+        self.handler = handler
+        self.mode = make_mode(concurrency, workers)
+        self.mode.check_handler(handler)
+        self.policy = AccessPolicy.of(allow, deny, verify) if (allow or deny or verify) else OPEN
+        self.tls = tls
+        self.timeouts = timeouts
+        self.limits = limits
+        # A connection that stays silent for `idle` seconds is closed (each read is bounded).
+        self.connection_timeouts = dataclasses.replace(timeouts, read=timeouts.idle)
+        self.reuse_port = reuse_port
+        self.listener: Listener | None = None
+        self.datagram: DatagramEndpoint | None = None
+        addr = Address.of(address)
+        if issubclass(handler, DatagramHandler):
+            if tls is not None:
+                raise ConfigError("TLS is not available for datagram servers")
+            self.datagram = DatagramEndpoint.bind(addr, mode=unix_mode,
+                                                  max_size=limits.max_datagram)
+            self.address = self.datagram.address
+        else:
+            self.listener = listen(addr, reuse_port=reuse_port, mode=unix_mode,
+                                   timeouts=timeouts, limits=limits)
+            self.address = self.listener.address
+        self.stopping = threading.Event()
+        self.stopped = threading.Event()
+        self.waker = Waker()
+        self._active: set[Any] = set()
+        self._active_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        # Connections this process may still accept before it stops (prefork max_requests).
+        self.connection_budget: int | None = None
+
+    def heartbeat(self) -> None:
+        """Called by accept loops at least once a second; prefork workers report liveness."""
+
+    def spend_connection_budget(self) -> bool:
+        """Count one accepted connection; True when the budget is now used up."""
+        if self.connection_budget is None:
+            return False
+        self.connection_budget -= 1
+        return self.connection_budget <= 0
+
+    # -- policy ---------------------------------------------------------------------------
+    def permits(self, client: Address) -> bool:
+        return self.policy.open or self.policy.permits(client)
+
+    @property
+    def is_async(self) -> bool:
+        return issubclass(self.handler, AsyncStreamHandler)
+
+    # -- tracking connections for a forced close after the grace period ---------------------
+    def track(self, stream: Any) -> None:
+        with self._active_lock:
+            self._active.add(stream)
+
+    def untrack(self, stream: Any) -> None:
+        with self._active_lock:
+            self._active.discard(stream)
+
+    @property
+    def active_connections(self) -> int:
+        with self._active_lock:
+            return len(self._active)
+
+    def close_idle_connections(self) -> int:
+        """At shutdown: close connections waiting between messages (nothing in flight)."""
+        return self.force_close_active(only_idle=True)
+
+    def force_close_active(self, only_idle: bool = False) -> int:
+        """Shut down tracked connections (unblocks handlers stuck in a read)."""
+        with self._active_lock:
+            streams = [s for s in self._active if s.idle or not only_idle]
+        for stream in streams:
+            with contextlib.suppress(OSError):
+                stream.socket.shutdown(socket.SHUT_RDWR)
+        return len(streams)
+
+    # -- running --------------------------------------------------------------------------
+    def serve_forever(self, ready: Callable[[], None] | None = None) -> None:
+        """Serve until :meth:`shutdown` or SIGTERM/SIGINT (when run in the main thread).
+
+        ``ready`` is called once signal handlers are in place, so whatever it announces can be
+        stopped cleanly at once."""
+        restore = self._install_signals()
+        if ready is not None:
+            ready()
+        logger.info("serving %s on %s (%s)", self.handler.__name__, self.address, self.mode)
+        try:
+            self.mode.serve(self)
+        finally:
+            restore()
+            self.close()
+            self.stopped.set()
+            logger.info("stopped serving on %s", self.address)
+
+    def start(self) -> Server:
+        """Serve in a background thread (for embedding and tests); returns ``self``."""
+        self._thread = threading.Thread(target=self.serve_forever, name="wirekit-server",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def request_stop(self) -> None:
+        """Ask the server to stop; returns at once (safe from signal handlers)."""
+        self.stopping.set()
+        self.waker.wake()
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Stop accepting, let running handlers finish, and wait until the server stopped."""
+        self.request_stop()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            grace = self.timeouts.shutdown_grace or 30.0
+            self._thread.join(timeout if timeout is not None else grace + 5)
+
+    def close_listener(self) -> None:
+        """Close the listening socket so new connects are refused at once."""
+        for endpoint in (self.listener, self.datagram):
+            if endpoint is not None:
+                with contextlib.suppress(OSError):
+                    endpoint.close()
+
+    def close(self) -> None:
+        self.close_listener()
+        self.waker.close()
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        return f"<Server {self.handler.__name__} on {self.address} ({self.mode})>"
+
+    # -- signals --------------------------------------------------------------------------
+    def _install_signals(self) -> Callable[[], None]:
+        """SIGTERM/SIGINT stop gracefully; a second one stops at once."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            if self.stopping.is_set():
+                logger.warning("second signal: closing remaining connections now")
+                self.force_close_active()
+                self.mode.force_stop(self)
+            else:
+                logger.info("received %s: shutting down gracefully", signal.Signals(signum).name)
+            self.request_stop()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+        def restore() -> None:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+        return restore

@@ -1,0 +1,303 @@
+"""SECURITY.md L04, L05 and N01-N06: the server survives what clients and handlers do."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from wirekit.config import DEFAULT_TIMEOUTS, Limits
+from wirekit.errors import ConnectionClosed, IncompleteRead
+from wirekit.net import DatagramEndpoint, LineFramer, connect
+from wirekit.server import DatagramHandler, FramedHandler, StreamHandler
+from wirekit.server.services import EchoHandler
+
+from .conftest import ServerProcess, _read_banner, hammer
+
+APP = Path(__file__).with_name("app_server.py")
+
+
+def start_app(name: str) -> ServerProcess:
+    proc = subprocess.Popen([sys.executable, str(APP), name], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    banner = _read_banner(proc)
+    return ServerProcess(proc, banner.split()[-1], banner)
+
+
+def wait_until(predicate, timeout: float = 15.0, step: float = 0.05) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def ask(address: str, line: bytes = b"x", timeout: float = 10) -> bytes:
+    with connect(address, timeout=timeout) as stream:
+        stream.sendall(line + b"\n")
+        return stream.recv_until(b"\n", timeout=timeout, keep=False) if line != b"hang" else b""
+
+
+class Boom(StreamHandler):
+    def handle(self) -> None:
+        if self.stream.readline() == b"boom\n":
+            raise RuntimeError("handler bug")
+        self.stream.sendall(b"fine\n")
+
+
+@pytest.mark.parametrize("mode", ["sync", "threads"])
+def test_a_handler_that_raises_is_logged_and_the_server_keeps_serving(serve, mode, caplog):
+    server = serve(Boom, concurrency=mode)
+    with caplog.at_level(logging.INFO, logger="wirekit.server"):
+        with connect(server.address) as stream:
+            stream.sendall(b"boom\n")
+            assert stream.recv() == b""  # closed by the server
+        assert ask(str(server.address), b"ok") == b"fine"
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors and "Boom raised for client 127.0.0.1:" in errors[0].getMessage()
+    assert "RuntimeError: handler bug" in caplog.text
+
+
+def test_allow_list_refuses_another_loopback_address(serve, caplog):
+    server = serve(EchoHandler, allow=["127.0.0.1"])
+    with socket.create_connection(("127.0.0.1", server.address.port), timeout=5,
+                                  source_address=("127.0.0.2", 0)) as intruder:
+        intruder.settimeout(5)
+        with contextlib.suppress(ConnectionResetError):  # closed at once, nothing served
+            assert intruder.recv(10) == b""
+    hammer(server.address, clients=2, rounds=1)  # 127.0.0.1 still served
+    assert "127.0.0.2" in caplog.text and "refused" in caplog.text
+
+
+def test_deny_list_and_verify_hook(serve):
+    calls = []
+
+    def verify(client):
+        calls.append(client)
+        return False
+
+    server = serve(EchoHandler, verify=verify)
+    with connect(server.address) as stream:
+        stream.sendall(b"x")
+        with pytest.raises((ConnectionClosed, IncompleteRead)):
+            stream.recv_exactly(1)
+    assert calls and calls[0].host == "127.0.0.1"
+
+
+def test_graceful_shutdown_lets_an_in_flight_request_finish_and_refuses_new_ones():
+    server = start_app("slow")
+    answer: list[bytes] = []
+    inflight = threading.Thread(target=lambda: answer.append(ask(server.address, b"work")))
+    inflight.start()
+    time.sleep(0.4)  # the request is now being handled
+    server.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    host, port = server.address.rsplit(":", 1)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, int(port)), timeout=2).close()
+    inflight.join(10)
+    assert answer == [b"done"]
+    assert server.proc.wait(10) == 0
+
+
+def test_sigterm_with_idle_connections_exits_zero(cli_server):
+    for mode in ("threads", "async", "prefork"):
+        server = cli_server("echo", "--port", "0", "--concurrency", mode)
+        idle = connect(server.address)
+        idle.sendall(b"one request")  # a keep-alive connection, now idle between messages
+        assert idle.recv_exactly(11) == b"one request"
+        assert server.stop(signal.SIGTERM, timeout=40) == 0, mode
+        assert "grace period over" not in server.log, f"{mode} waited for an idle connection"
+        assert idle.recv(timeout=5) == b""
+        idle.close()
+
+
+def test_fork_mode_leaves_no_zombies(cli_server):
+    server = cli_server("echo", "--port", "0", "--concurrency", "fork")
+    hammer(server.address, clients=20, rounds=2)
+    parent = psutil.Process(server.proc.pid)
+    assert wait_until(lambda: not parent.children())
+    assert server.stop() == 0
+
+
+def test_prefork_restarts_a_killed_worker(cli_server):
+    server = cli_server("echo", "--port", "0", "--concurrency", "prefork", "--workers", "2")
+    master = psutil.Process(server.proc.pid)
+    assert wait_until(lambda: len(master.children()) == 2)
+    victim = master.children()[0].pid
+    os.kill(victim, signal.SIGKILL)
+    assert wait_until(lambda: len(master.children()) == 2 and
+                      victim not in [c.pid for c in master.children()])
+    hammer(server.address, clients=10, rounds=2)
+    assert all(c.status() != psutil.STATUS_ZOMBIE for c in master.children())
+    assert server.stop() == 0
+
+
+def test_prefork_recycles_a_worker_after_max_requests():
+    server = start_app("recycle")
+    try:
+        pids = [ask(server.address) for _ in range(16)]
+        assert len(set(pids)) >= 2  # recycled after 5-7 connections, every request answered
+        assert all(p.isdigit() for p in pids)
+    finally:
+        assert server.stop() == 0
+
+
+def test_prefork_kills_a_hung_worker_and_others_keep_serving():
+    server = start_app("hang")
+    try:
+        master = psutil.Process(server.proc.pid)
+        assert wait_until(lambda: len(master.children()) == 2)
+        before = {c.pid for c in master.children()}
+        hung = connect(server.address)
+        hung.sendall(b"hang\n")  # one worker is now stuck for good
+        assert wait_until(lambda: {c.pid for c in master.children()} - before, timeout=20)
+        assert ask(server.address).isdigit()
+        hung.close()
+    finally:
+        assert server.stop() == 0
+
+
+def test_prefork_boot_failure_exits_nonzero_without_a_respawn_storm():
+    proc = subprocess.Popen([sys.executable, str(APP), "bootfail"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert err.count(b"failed to start") <= 6  # a few tries, not a storm
+    assert b"WorkerBootError" in err
+
+
+def test_emfile_backs_off_and_recovers(cli_server):
+    server = cli_server("echo", "--port", "0", "--concurrency", "threads", "--workers", "200")
+    process = psutil.Process(server.proc.pid)
+    process.rlimit(resource.RLIMIT_NOFILE, (64, 64))  # the server may hold 64 fds from now
+    clients = []
+    for _ in range(80):
+        try:
+            clients.append(socket.create_connection(server.address.rsplit(":", 1), timeout=5))
+        except OSError:
+            break
+    cpu_before = sum(process.cpu_times()[:2])
+    time.sleep(2)
+    cpu_used = sum(process.cpu_times()[:2]) - cpu_before
+    assert cpu_used < 1.0  # backing off, not spinning (2 s of wall time)
+    for client in clients:
+        client.close()
+    hammer(server.address, clients=5, rounds=2)
+    assert server.proc.poll() is None
+    assert server.stop() == 0
+    assert "Too many open files); backing off" in server.log
+
+
+def test_client_reset_mid_stream_leaves_no_leak(serve):
+    class Firehose(StreamHandler):
+        def handle(self) -> None:
+            self.stream.readline()
+            for _ in range(800):  # 50 MiB in 64 KiB writes
+                self.stream.sendall(b"x" * 65536)
+
+    fds = len(os.listdir("/proc/self/fd"))
+    server = serve(Firehose, concurrency="threads")
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", server.address.port)) as sock:
+            sock.sendall(b"go\n")
+            sock.recv(1024)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+    assert wait_until(lambda: server.active_connections == 0)
+    server.shutdown()
+    assert wait_until(lambda: len(os.listdir("/proc/self/fd")) <= fds)
+
+
+def test_half_closed_client_still_gets_its_answer(serve):
+    class Upper(FramedHandler):
+        framer = LineFramer
+
+        def handle_message(self, message: bytes) -> bytes:
+            return message.upper()
+
+    for mode in ("threads", "async"):
+        server = serve(Upper, concurrency=mode)
+        with connect(server.address) as stream:
+            stream.sendall(b"hello\n")
+            stream.shutdown("write")
+            assert stream.recv_until(b"\n") == b"HELLO\n"
+            assert stream.recv() == b""
+
+
+def test_excess_clients_wait_in_the_backlog_not_refused(serve):
+    class Hold(StreamHandler):
+        def handle(self) -> None:
+            while data := self.stream.recv():
+                self.stream.sendall(data)
+
+    server = serve(Hold, concurrency="threads", workers=2)
+    first, second = connect(server.address), connect(server.address)
+    for stream in (first, second):
+        stream.sendall(b"a")
+        assert stream.recv_exactly(1) == b"a"
+    third = connect(server.address)  # accepted by the kernel, waiting in the backlog
+    third.sendall(b"b")
+    with pytest.raises(TimeoutError):
+        third.recv_exactly(1, timeout=0.5)  # no worker free yet
+    first.close()
+    assert third.recv_exactly(1, timeout=10) == b"b"  # served once a slot freed
+    second.close()
+    third.close()
+
+
+@pytest.mark.parametrize("mode", ["threads", "async"])
+def test_idle_connections_are_closed(serve, mode):
+    server = serve(EchoHandler, concurrency=mode,
+                   timeouts=dataclasses.replace(DEFAULT_TIMEOUTS, idle=0.3))
+    with connect(server.address) as stream:
+        assert stream.recv(timeout=10) == b""  # closed by the server, not by our timeout
+
+
+@pytest.mark.parametrize("mode", ["threads", "async"])
+def test_oversized_framed_message_disconnects_with_a_last_word(serve, mode):
+    class Small(FramedHandler):
+        framer = LineFramer
+        max_message = 10
+
+        def handle_message(self, message: bytes) -> bytes:
+            return message
+
+        def on_too_large(self) -> bytes:
+            return b"ERR line too long\n"
+
+    server = serve(Small, concurrency=mode)
+    with connect(server.address) as stream:
+        stream.sendall(b"short\n")
+        assert stream.readline() == b"short\n"
+        stream.sendall(b"y" * 100)
+        assert stream.readline() == b"ERR line too long\n"
+        assert stream.recv() == b""
+
+
+@pytest.mark.parametrize("mode", ["sync", "threads", "async"])
+def test_udp_survives_oversized_datagrams_and_handler_errors(serve, mode):
+    class Picky(DatagramHandler):
+        def handle(self) -> None:
+            if self.data == b"boom":
+                raise RuntimeError("bad datagram")
+            self.reply(self.data.upper())
+
+    server = serve(Picky, concurrency=mode, limits=Limits(max_datagram=1000))
+    with DatagramEndpoint.connect(server.address) as client:
+        client.send(b"boom")
+        client.send(b"x" * 60000)
+        client.send(b"ok")
+        assert client.receive(timeout=5).data == b"OK"
