@@ -22,7 +22,7 @@ from wirekit.net.address import Address
 from wirekit.net.buffer import ReceiveBuffer
 from wirekit.net.deadline import Deadline
 from wirekit.net.framing import Framer
-from wirekit.net.oserrors import translating
+from wirekit.net.oserrors import translate, translating
 
 __all__ = ["DEFAULT", "Stream"]
 
@@ -110,26 +110,24 @@ class Stream:
         return sent
 
     def sendall(self, data: bytes, timeout: TimeoutArg = DEFAULT) -> None:
-        """Send all of ``data`` within one deadline (not one timeout per partial send)."""
+        """Send all of ``data``. ``timeout`` bounds each wait for the peer to make room, so a
+        slow but steady reader is served and a stalled one is cut off."""
         seconds = self._seconds(timeout, self.timeouts.write)
-        deadline = Deadline(seconds)
-        view = memoryview(data)
-        with translating("send", seconds):
-            while view:
-                self._arm(socket.SO_SNDTIMEO, deadline.remaining("send"))
-                try:
-                    sent = self.socket.send(view)
-                except BlockingIOError:
-                    raise Timeout("send", seconds) from None
-                self.bytes_sent += sent
-                view = view[sent:]
+        self._arm(socket.SO_SNDTIMEO, seconds)
+        try:
+            self.socket.sendall(data)
+        except BlockingIOError:
+            raise Timeout("send", seconds) from None
+        except OSError as exc:
+            raise translate(exc, "send", seconds) from exc
+        self.bytes_sent += len(data)
 
     # -- reading --------------------------------------------------------------------------
     def recv(self, max_bytes: int = _RECV_SIZE, timeout: TimeoutArg = DEFAULT) -> bytes:
         """Whatever is available, up to ``max_bytes``; ``b""`` once the peer has closed."""
         if self.buffer:
             return self.buffer.take(max_bytes)
-        return self._recv_raw(max_bytes, Deadline(self._seconds(timeout, self.timeouts.read)))
+        return self._recv_once(max_bytes, self._seconds(timeout, self.timeouts.read))
 
     def recv_exactly(self, n: int, timeout: TimeoutArg = DEFAULT) -> bytes:
         """Exactly ``n`` bytes, or :class:`IncompleteRead` if the peer closes first."""
@@ -259,14 +257,19 @@ class Stream:
         return default if isinstance(timeout, _Default) else timeout
 
     def _recv_raw(self, max_bytes: int, deadline: Deadline) -> bytes:
+        return self._recv_once(max_bytes, deadline.remaining("read"))
+
+    def _recv_once(self, max_bytes: int, seconds: float | None) -> bytes:
+        """One recv bounded by ``seconds`` (the hot path: no allocation beyond the data)."""
         if self._eof:
             return b""
-        with translating("read", deadline.seconds):
-            self._arm(socket.SO_RCVTIMEO, deadline.remaining("read"))
-            try:
-                data = self.socket.recv(max_bytes)
-            except BlockingIOError:
-                raise Timeout("read", deadline.seconds) from None
+        self._arm(socket.SO_RCVTIMEO, seconds)
+        try:
+            data = self.socket.recv(max_bytes)
+        except BlockingIOError:
+            raise Timeout("read", seconds) from None
+        except OSError as exc:
+            raise translate(exc, "read", seconds) from exc
         if not data:
             self._eof = True
         self.idle = False

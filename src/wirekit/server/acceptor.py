@@ -98,6 +98,9 @@ def _accept_batch(server: Server, listening: socket.socket, has_capacity: Callab
                 continue  # the client gave up between SYN and accept: nothing to do
             raise
         sock.setblocking(True)
+        if sock.family != socket.AF_UNIX:
+            # Request/response traffic: send each reply now, not after a delayed ACK.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client = Address.from_sockaddr(sock.family, sockaddr or "")
         if not server.permits(client):
             logger.log(logging.WARNING, "%s refused by the access policy", client)
