@@ -18,6 +18,7 @@ from wirekit.errors import ConfigError, WirekitError
 
 # name -> (module, one-line summary shown by `wirekit --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "parse": ("wirekit.cli.parse", "Summarise or extract from CSV, HTML, XML or JSON."),
     "lookup": ("wirekit.cli.lookup", "Resolve a host name or address (forward and reverse)."),
     "connect": ("wirekit.cli.connect", "Talk to a TCP/UDP/TLS/Unix server by hand (telnet)."),
     "connections": ("wirekit.cli.connections", "List sockets and their processes (netstat)."),

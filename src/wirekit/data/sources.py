@@ -1,0 +1,115 @@
+"""Where data comes from: a path, an open file, a streamed response body, or bytes in memory.
+
+Every reader in ``wirekit.data`` takes a *source* and opens it here, so each one accepts the same
+things and streams them the same way:
+
+* a path (``str`` or ``os.PathLike``): opened, read in chunks and closed again;
+* a binary file object (an open file, ``http.client.HTTPResponse``, ``urlopen()``'s result):
+  read in chunks with ``read1`` when it has it (so a network stream hands over what has
+  arrived instead of blocking for a full chunk) and left open: the caller owns it;
+* an iterable of ``bytes`` chunks (a generator, a streamed HTTP body): joined as it is read.
+
+Content already in memory goes to the ``*_string`` / ``from*`` / ``loads`` functions instead,
+so a ``str`` is never guessed to be either a file name or a document.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any, TypeAlias
+
+from wirekit.errors import ConfigError, MessageTooLarge
+
+__all__ = ["Source", "chunk_reader", "open_binary", "open_text", "read_capped"]
+
+# Reads of 256 KiB keep system calls few without holding much at once.
+READ_SIZE = 256 * 1024
+
+Source: TypeAlias = "str | os.PathLike[str] | IO[bytes] | Iterable[bytes]"
+
+
+class _ChunkStream(io.RawIOBase):
+    """A read-only raw stream over an iterator of ``bytes`` chunks (a streamed body)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks: Iterator[bytes] = iter(chunks)
+        self._rest = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._rest:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            if not isinstance(chunk, bytes | bytearray | memoryview):
+                raise ConfigError(f"a chunked source must yield bytes, got {type(chunk).__name__}")
+            self._rest = memoryview(chunk).cast("B")
+        size = min(len(buffer), len(self._rest))
+        buffer[:size] = self._rest[:size]
+        self._rest = self._rest[size:]
+        return size
+
+
+def _is_path(source: object) -> bool:
+    return isinstance(source, str | os.PathLike)
+
+
+@contextmanager
+def open_binary(source: Source) -> Iterator[IO[bytes]]:
+    """Yield a binary stream for ``source``; close it afterwards only if it was opened here."""
+    if _is_path(source):
+        with open(source, "rb") as file:  # type: ignore[arg-type]
+            yield file
+    elif isinstance(source, bytes | bytearray | memoryview):
+        yield io.BytesIO(source)
+    elif hasattr(source, "read"):
+        if isinstance(source.read(0), str):  # type: ignore[union-attr]
+            raise ConfigError("expected a binary stream, got a text stream (open it with 'rb')")
+        yield source  # type: ignore[misc]
+    elif isinstance(source, Iterable):
+        yield io.BufferedReader(_ChunkStream(source), buffer_size=64 * 1024)
+    else:
+        raise ConfigError(f"cannot read data from a {type(source).__name__}")
+
+
+@contextmanager
+def open_text(source: Source | IO[str], encoding: str = "utf-8-sig") -> Iterator[IO[str]]:
+    """Yield a text stream with universal newlines off (``newline=""``, as ``csv`` needs).
+
+    A text file object is used as is; anything binary is decoded with ``encoding``. The default
+    ``utf-8-sig`` drops the byte-order mark spreadsheets like to write.
+    """
+    if hasattr(source, "read") and isinstance(source.read(0), str):  # type: ignore[union-attr]
+        yield source  # type: ignore[misc]
+        return
+    with open_binary(source) as binary:  # type: ignore[arg-type]
+        text = io.TextIOWrapper(binary, encoding=encoding, newline="")  # type: ignore[arg-type]
+        try:
+            yield text
+        finally:
+            text.detach()  # leave the caller's stream open: closing is open_binary's business
+
+
+def chunk_reader(stream: IO[bytes]) -> Callable[[int], bytes]:
+    """``read1`` when the stream has one (returns what has arrived), else ``read``."""
+    return getattr(stream, "read1", None) or stream.read
+
+
+def read_capped(source: Source, max_bytes: int | None, what: str = "document",
+                limit: str = "max_bytes") -> bytes:
+    """Read all of ``source``, refusing more than ``max_bytes`` before holding it all."""
+    parts: list[bytes] = []
+    total = 0
+    with open_binary(source) as stream:
+        read = chunk_reader(stream)
+        while chunk := read(READ_SIZE):
+            total += len(chunk)
+            if max_bytes is not None and total > max_bytes:
+                raise MessageTooLarge(f"{what} is larger than {max_bytes} bytes", limit=limit)
+            parts.append(chunk)
+    return b"".join(parts)
