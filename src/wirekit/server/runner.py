@@ -26,7 +26,15 @@ from wirekit.server.handlers import DatagramHandler, FramedHandler, StreamHandle
 if TYPE_CHECKING:
     from wirekit.server.server import Server
 
-__all__ = ["outcome_of", "serve_connection", "serve_datagram"]
+__all__ = ["conclude", "outcome_of", "serve_connection", "serve_datagram"]
+
+
+def conclude(exc: BaseException, handler: str, client: Address) -> tuple[str, int]:
+    """:func:`outcome_of`, and the traceback logged when the handler itself failed."""
+    outcome, level = outcome_of(exc)
+    if level == logging.ERROR:
+        logger.error("handler %s raised for client %s", handler, client, exc_info=exc)
+    return outcome, level
 
 
 def outcome_of(exc: BaseException) -> tuple[str, int]:
@@ -63,10 +71,7 @@ def serve_connection(server: Server, sock: socket.socket, client: Address) -> No
         finally:
             handler.finish()
     except Exception as exc:
-        outcome, level = outcome_of(exc)
-        if level == logging.ERROR:
-            logger.exception("handler %s raised for client %s",
-                             server.handler.__name__, client)
+        outcome, level = conclude(exc, server.handler.__name__, client)
     finally:
         server.untrack(stream)
         stream.close()

@@ -25,7 +25,7 @@ from wirekit.server.handlers import (
     FramedHandler,
 )
 from wirekit.server.modes.base import Mode
-from wirekit.server.runner import outcome_of, serve_datagram
+from wirekit.server.runner import conclude, outcome_of, serve_datagram
 
 if TYPE_CHECKING:
     from wirekit.server.server import Server
@@ -100,10 +100,7 @@ class FramedProtocol(asyncio.Protocol):
         try:
             fn(*args)
         except Exception as exc:
-            self.outcome, self.level = outcome_of(exc)
-            if self.level == logging.ERROR:
-                logger.exception("handler %s raised for client %s",
-                                 type(self.handler).__name__, self.client)
+            self.outcome, self.level = conclude(exc, type(self.handler).__name__, self.client)
             self.transport.abort()  # type: ignore[union-attr]
 
     def _on_idle(self) -> None:
@@ -291,10 +288,7 @@ class _Run:
         except asyncio.CancelledError:
             outcome = "closed at shutdown"
         except Exception as exc:
-            outcome, level = outcome_of(exc)
-            if level == logging.ERROR:
-                logger.exception("handler %s raised for client %s",
-                                 server.handler.__name__, client)
+            outcome, level = conclude(exc, server.handler.__name__, client)
         finally:
             stream.close()
             record.log(outcome, stream.bytes_received, stream.bytes_sent, level)
