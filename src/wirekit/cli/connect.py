@@ -102,6 +102,7 @@ def relay_stream(stream: Stream, source: BinaryIO | None, out: Output, *, crlf: 
                     stream.shutdown("write")
                 give_up_at = time.monotonic() + linger
             else:
+                sock.settimeout(None)  # Stream's own timeouts assume a blocking socket
                 stream.sendall(_to_crlf(chunk) if crlf else chunk)
             sock.settimeout(0)
 

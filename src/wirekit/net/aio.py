@@ -226,15 +226,13 @@ class AsyncStream:
             yield line
 
     async def read_message(self, framer: Framer, timeout: float | None = None) -> bytes | None:
-        while True:
-            if self.buffer:
-                framer.buffer.feed(self.buffer.take_all())
-            message = framer.next_message()
-            if message is not None:
-                return message
-            if not await self._fill(timeout):
+        message = framer.pop_ready()
+        while message is None:
+            if not self.buffer and not await self._fill(timeout):
                 framer.close()
                 return None
+            message = framer.take(self.buffer.take_all())
+        return message
 
     # -- writing --------------------------------------------------------------------------
     def write(self, data: bytes) -> None:

@@ -29,6 +29,14 @@ class Deadline:
         self.seconds = seconds
         self._expires = None if seconds is None else time.monotonic() + seconds
 
+    @classmethod
+    def since(cls, started: float, seconds: float | None) -> Deadline:
+        """A deadline ``seconds`` after the monotonic time ``started`` (already running)."""
+        deadline = cls(seconds)
+        if seconds is not None:
+            deadline._expires = started + seconds
+        return deadline
+
     @property
     def expired(self) -> bool:
         return self._expires is not None and time.monotonic() >= self._expires

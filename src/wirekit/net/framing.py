@@ -20,6 +20,7 @@ arrives). :meth:`Framer.close` reports a message cut short by the peer closing.
 from __future__ import annotations
 
 import struct
+from collections import deque
 
 from wirekit.config import DEFAULT_LIMITS
 from wirekit.errors import ConfigError, IncompleteRead, LocalProtocolError, MessageTooLarge
@@ -36,6 +37,26 @@ class Framer:
             raise ConfigError(f"max_size must be > 0, got {max_size}")
         self.max_size = max_size
         self.buffer = ReceiveBuffer()
+        # Messages already cut but not yet handed out (a reader took one of several).
+        self.ready: deque[bytes] = deque()
+
+    def take(self, data: bytes) -> bytes | None:
+        """For readers: feed ``data`` and return the first complete message, keeping any
+        further ones in ``ready`` for the next call."""
+        if self.ready:
+            self.buffer.feed(data)
+            return self.ready.popleft()
+        messages = self.feed(data)
+        if not messages:
+            return None
+        self.ready.extend(messages[1:])
+        return messages[0]
+
+    def pop_ready(self) -> bytes | None:
+        """The next message already cut from received bytes, if any."""
+        if self.ready:
+            return self.ready.popleft()
+        return self.next_message()
 
     def feed(self, data: bytes) -> list[bytes]:
         """Add received bytes; return every message now complete (possibly none)."""
@@ -58,6 +79,7 @@ class Framer:
 
     def close(self) -> None:
         """The peer closed: raise :class:`IncompleteRead` if a message was cut short."""
+        self.ready.clear()
         if self.buffer:
             raise IncompleteRead(self.buffer.take_all(), self._expected(), "message")
 
@@ -131,6 +153,7 @@ class LengthPrefixFramer(Framer):
         return self._struct.pack(len(message)) + message
 
     def close(self) -> None:
+        self.ready.clear()
         if self._length is not None or self.buffer:
             expected = self._length if self._length is not None else self._struct.size
             what = "frame" if self._length is not None else "length prefix"
@@ -149,7 +172,7 @@ class PassThroughFramer(Framer):
         if not data:
             return []
         if len(data) <= self.max_size:
-            return [data]
+            return [data]  # the common case: the chunk itself, not a copy
         return [data[i : i + self.max_size] for i in range(0, len(data), self.max_size)]
 
     def next_message(self) -> bytes | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 import ssl
 import struct
+import time
 from collections.abc import Iterator
 from typing import Final
 
@@ -71,7 +72,11 @@ class Stream:
         self.idle = False
         self._eof = False
         self._closed = False
-        self._armed: dict[int, float | None] = {}  # SO_RCVTIMEO/SO_SNDTIMEO -> seconds set
+        # The timeout each direction is armed with (_UNSET: not yet). Plain attributes, read
+        # inline by recv/sendall: with many threads every Python frame between two syscalls
+        # costs a GIL hand-off (see bench/README.md), so the hot path stays flat.
+        self._rcv_armed: float | None = _UNSET
+        self._snd_armed: float | None = _UNSET
         self._kernel_timeouts = not isinstance(sock, ssl.SSLSocket)
 
     # -- identity -------------------------------------------------------------------------
@@ -112,8 +117,9 @@ class Stream:
     def sendall(self, data: bytes, timeout: TimeoutArg = DEFAULT) -> None:
         """Send all of ``data``. ``timeout`` bounds each wait for the peer to make room, so a
         slow but steady reader is served and a stalled one is cut off."""
-        seconds = self._seconds(timeout, self.timeouts.write)
-        self._arm(socket.SO_SNDTIMEO, seconds)
+        seconds = self.timeouts.write if timeout is DEFAULT else timeout
+        if seconds != self._snd_armed:
+            self._arm(socket.SO_SNDTIMEO, seconds)
         try:
             self.socket.sendall(data)
         except BlockingIOError:
@@ -125,9 +131,24 @@ class Stream:
     # -- reading --------------------------------------------------------------------------
     def recv(self, max_bytes: int = _RECV_SIZE, timeout: TimeoutArg = DEFAULT) -> bytes:
         """Whatever is available, up to ``max_bytes``; ``b""`` once the peer has closed."""
-        if self.buffer:
+        if self.buffer._data:
             return self.buffer.take(max_bytes)
-        return self._recv_once(max_bytes, self._seconds(timeout, self.timeouts.read))
+        seconds = self.timeouts.read if timeout is DEFAULT else timeout
+        if seconds != self._rcv_armed:
+            self._arm(socket.SO_RCVTIMEO, seconds)
+        if self._eof:
+            return b""
+        try:
+            data = self.socket.recv(max_bytes)
+        except BlockingIOError:
+            raise Timeout("read", seconds) from None
+        except OSError as exc:
+            raise translate(exc, "read", seconds) from exc
+        if not data:
+            self._eof = True
+        self.idle = False
+        self.bytes_received += len(data)
+        return data
 
     def recv_exactly(self, n: int, timeout: TimeoutArg = DEFAULT) -> bytes:
         """Exactly ``n`` bytes, or :class:`IncompleteRead` if the peer closes first."""
@@ -177,17 +198,29 @@ class Stream:
             yield line
 
     def read_message(self, framer: Framer, timeout: TimeoutArg = DEFAULT) -> bytes | None:
-        """The next message cut by ``framer``; ``None`` on a clean close between messages."""
-        deadline = Deadline(self._seconds(timeout, self.timeouts.read))
+        """The next message cut by ``framer``; ``None`` on a clean close between messages.
+
+        ``timeout`` is one deadline for the whole message, however many reads it takes."""
+        message = framer.pop_ready()
+        if message is not None:
+            return message
+        seconds = self._seconds(timeout, self.timeouts.read)
+        deadline: Deadline | None = None
         while True:
-            message = framer.next_message()
-            if message is not None:
-                return message
-            chunk = self.buffer.take_all() if self.buffer else self._recv_raw(_RECV_SIZE, deadline)
+            if self.buffer:
+                chunk = self.buffer.take_all()
+            elif deadline is None:  # most messages arrive in one read: no deadline object
+                started = time.monotonic()
+                chunk = self._recv_once(_RECV_SIZE, seconds)
+                deadline = Deadline.since(started, seconds)
+            else:
+                chunk = self._recv_raw(_RECV_SIZE, deadline)
             if not chunk:
                 framer.close()  # raises IncompleteRead if a message was cut short
                 return None
-            framer.buffer.feed(chunk)
+            message = framer.take(chunk)
+            if message is not None:
+                return message
 
     def send_message(self, framer: Framer, message: bytes, timeout: TimeoutArg = DEFAULT) -> None:
         self.sendall(framer.encode(message), timeout)
@@ -218,7 +251,7 @@ class Stream:
                 self.socket, server_side=server_side, server_hostname=server_hostname
             )
         self._kernel_timeouts = False
-        self._armed.clear()
+        self._rcv_armed = self._snd_armed = _UNSET
 
     # -- closing --------------------------------------------------------------------------
     def shutdown(self, how: str = "write") -> None:
@@ -284,31 +317,34 @@ class Stream:
         a small request/response round trip (measured; see bench/README.md). TLS sockets keep
         Python timeouts, which OpenSSL's retry logic expects.
         """
+        receiving = option == socket.SO_RCVTIMEO
+        armed = self._rcv_armed if receiving else self._snd_armed
+        if armed == seconds or (seconds is not None and armed is not None and armed != _UNSET
+                                and armed * _REARM_RATIO <= seconds <= armed):
+            return  # already armed (close enough) for this call
         if not self._kernel_timeouts:
-            if self.socket.gettimeout() != seconds:
-                self.socket.settimeout(seconds)
+            self.socket.settimeout(seconds)
+            self._rcv_armed = self._snd_armed = seconds
             return
         if self.socket.gettimeout() is not None:
-            self.socket.settimeout(None)  # someone switched modes under us: back to blocking
-        armed = self._armed.get(option, _UNSET)
-        if armed is not _UNSET and (armed == seconds or (
-                seconds is not None and armed is not None
-                and armed * _REARM_RATIO <= seconds <= armed)):
-            return
+            self.socket.settimeout(None)  # kernel timeouts need a blocking socket
         if seconds is None:
             whole, micros = 0, 0  # zero means "no timeout" to the kernel
         else:
             whole, fraction = divmod(seconds, 1)
             micros = int(fraction * 1e6) or (0 if whole else 1)
         self.socket.setsockopt(socket.SOL_SOCKET, option, _TIMEVAL.pack(int(whole), micros))
-        self._armed[option] = seconds
+        if receiving:
+            self._rcv_armed = seconds
+        else:
+            self._snd_armed = seconds
 
     def _disarm(self) -> None:
         """Clear kernel timeouts (before handing the socket to code that uses Python's)."""
         if self._kernel_timeouts:
             for option in (socket.SO_RCVTIMEO, socket.SO_SNDTIMEO):
                 self.socket.setsockopt(socket.SOL_SOCKET, option, _TIMEVAL.pack(0, 0))
-        self._armed.clear()
+        self._rcv_armed = self._snd_armed = _UNSET
 
     def _fill(self, deadline: Deadline) -> bool:
         """Receive more into the buffer; ``False`` at end of stream."""

@@ -1,0 +1,123 @@
+"""Echo servers for bench/echo.py, one per contender: `python echo_servers.py NAME`.
+
+Each binds 127.0.0.1 on a free port, prints "READY host:port" and serves until killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import socketserver
+import sys
+
+
+def announce(address: tuple[str, int]) -> None:
+    print(f"READY {address[0]}:{address[1]}", flush=True)
+
+
+class StdlibEcho(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        while data := self.request.recv(65536):
+            self.request.sendall(data)
+
+
+def stdlib_threads() -> None:
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    socketserver.ThreadingTCPServer.daemon_threads = True
+    socketserver.ThreadingTCPServer.request_queue_size = 1024
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), StdlibEcho) as server:
+        announce(server.server_address)
+        server.serve_forever()
+
+
+class EchoProtocol(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(data)  # type: ignore[attr-defined]
+
+
+async def echo_stream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(65536):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+async def asyncio_server(kind: str) -> None:
+    loop = asyncio.get_running_loop()
+    if kind == "protocol":
+        server = await loop.create_server(EchoProtocol, "127.0.0.1", 0, backlog=1024)
+    else:
+        server = await asyncio.start_server(echo_stream, "127.0.0.1", 0, backlog=1024)
+    for sock in server.sockets:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    announce(server.sockets[0].getsockname())
+    await server.serve_forever()
+
+
+def run_asyncio(kind: str, uvloop_: bool) -> None:
+    if uvloop_:
+        import uvloop
+
+        uvloop.run(asyncio_server(kind))
+    else:
+        asyncio.run(asyncio_server(kind))
+
+
+def wirekit(mode: str) -> None:
+    from wirekit.server import AsyncStreamHandler, Prefork, Server, StreamHandler
+    from wirekit.server.services import EchoHandler
+
+    class AsyncEcho(AsyncStreamHandler):
+        async def handle(self) -> None:
+            while data := await self.stream.recv():
+                await self.stream.sendall(data)
+
+    class BlockingEcho(StreamHandler):
+        def handle(self) -> None:
+            while data := self.stream.recv():
+                self.stream.sendall(data)
+
+    handler: type = EchoHandler
+    concurrency: object = mode
+    if mode == "async-stream":
+        handler, concurrency = AsyncEcho, "async"
+    elif mode == "threads-stream":
+        handler, concurrency = BlockingEcho, "threads"
+    elif mode.startswith("prefork"):
+        concurrency = Prefork(workers=int(mode.removeprefix("prefork")))
+    server = Server(handler, "127.0.0.1:0", concurrency=concurrency)  # type: ignore[arg-type]
+    server.serve_forever(ready=lambda: announce((server.address.host, server.address.port)))
+
+
+def wirekit_prefork_async(workers: int) -> None:
+    from wirekit.server import Async, Prefork, Server
+    from wirekit.server.services import EchoHandler
+
+    server = Server(EchoHandler, "127.0.0.1:0",
+                    concurrency=Prefork(workers=workers, worker_mode=Async()))
+    server.serve_forever(ready=lambda: announce((server.address.host, server.address.port)))
+
+
+CONTENDERS = {
+    "stdlib-threads": stdlib_threads,
+    "asyncio-streams": lambda: run_asyncio("streams", False),
+    "asyncio-protocol": lambda: run_asyncio("protocol", False),
+    "uvloop-streams": lambda: run_asyncio("streams", True),
+    "uvloop-protocol": lambda: run_asyncio("protocol", True),
+    "wirekit-sync": lambda: wirekit("sync"),
+    "wirekit-threads": lambda: wirekit("threads"),
+    "wirekit-threads-stream": lambda: wirekit("threads-stream"),
+    "wirekit-fork": lambda: wirekit("fork"),
+    "wirekit-prefork1": lambda: wirekit("prefork1"),
+    "wirekit-prefork2": lambda: wirekit("prefork2"),
+    "wirekit-prefork1-async": lambda: wirekit_prefork_async(1),
+    "wirekit-prefork2-async": lambda: wirekit_prefork_async(2),
+    "wirekit-async": lambda: wirekit("async"),
+    "wirekit-async-stream": lambda: wirekit("async-stream"),
+}
+
+if __name__ == "__main__":
+    CONTENDERS[sys.argv[1]]()
