@@ -3,9 +3,12 @@
     .venv/bin/python bench/echo.py                 # every contender, 1 and 50 connections
     .venv/bin/python bench/echo.py --seconds 5 --only wirekit-async uvloop-protocol
 
-Each server runs in its own process; the load comes from this process on uvloop: each
-connection sends a 100-byte message, waits for all 100 bytes back, and sends the next. Run it
-alone on the machine (no test suite or other benchmark beside it).
+Each server runs in its own process. The load comes from echo_load.c (compiled with gcc on
+first use; the uvloop client in this file is the fallback): each connection sends a 100-byte
+message, waits for all 100 bytes back, and sends the next. Run it alone on the machine (no
+test suite or other benchmark beside it). The "-cpu" contenders spend ~50 us of Python per
+message, where a second prefork worker has work to share; plain echo on 2 cores is bound by
+the kernel's loopback path (see bench/README.md).
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,6 +85,27 @@ def stop(proc: subprocess.Popen) -> None:
     proc.wait(10)
 
 
+def c_client() -> str | None:
+    """Compile echo_load.c into a temporary directory; None without a C compiler."""
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        return None
+    target = Path(tempfile.mkdtemp(prefix="wirekit-bench-")) / "echo_load"
+    subprocess.run([compiler, "-O2", "-o", str(target), str(HERE / "echo_load.c")], check=True)
+    return str(target)
+
+
+CLIENT: str | None = None
+
+
+def drive(host: str, port: int, connections: int, seconds: float) -> float:
+    if CLIENT is None:
+        return uvloop.run(load(host, port, connections, seconds))
+    out = subprocess.run([CLIENT, host, str(port), str(connections), str(seconds),
+                          str(len(MESSAGE))], capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
 def measure(name: str, seconds: float) -> dict[int, float | None]:
     results: dict[int, float | None] = {}
     for connections in (1, 50):
@@ -88,7 +114,7 @@ def measure(name: str, seconds: float) -> dict[int, float | None]:
             continue
         proc, host, port = start(name)
         try:
-            results[connections] = uvloop.run(load(host, port, connections, seconds))
+            results[connections] = drive(host, port, connections, seconds)
         finally:
             stop(proc)
     return results
@@ -112,7 +138,11 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="contenders to run (default: all)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="rounds over all contenders (interleaved); the median is shown")
+    parser.add_argument("--client", choices=["c", "python"], default="c",
+                        help="load generator (c needs gcc; falls back to python)")
     args = parser.parse_args()
+    global CLIENT  # noqa: PLW0603 - set once from the command line
+    CLIENT = c_client() if args.client == "c" else None
     names = args.only or list(CONTENDERS)
     if BASELINE not in names:
         names.insert(0, BASELINE)
@@ -121,7 +151,8 @@ def main() -> None:
         for name in names:
             runs[name].append(measure(name, args.seconds))
     table = {name: median_of(results) for name, results in runs.items()}
-    print(f"\nmedian of {args.repeat} interleaved run(s), {args.seconds:g} s each")
+    print(f"\nmedian of {args.repeat} interleaved run(s), {args.seconds:g} s each, "
+          f"{'C' if CLIENT else 'uvloop'} load generator")
     base = table[BASELINE]
     print(f"\n{'server':<24}{'1 conn rt/s':>14}{'ratio':>8}{'50 conns rt/s':>16}{'ratio':>8}")
     for name, results in table.items():

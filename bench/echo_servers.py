@@ -30,6 +30,23 @@ def stdlib_threads() -> None:
         server.serve_forever()
 
 
+def bare_threads() -> None:
+    """A thread per connection with a blocking accept loop: the stdlib's shape, no framework."""
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0), backlog=1024)
+    announce(listener.getsockname())
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(65536):
+                conn.sendall(data)
+
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
 class EchoProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -82,13 +99,34 @@ def wirekit(mode: str) -> None:
 
     handler: type = EchoHandler
     concurrency: object = mode
-    if mode == "async-stream":
-        handler, concurrency = AsyncEcho, "async"
-    elif mode == "threads-stream":
+    if mode == "threads-stream":
         handler, concurrency = BlockingEcho, "threads"
     elif mode.startswith("prefork"):
         concurrency = Prefork(workers=int(mode.removeprefix("prefork")))
     server = Server(handler, "127.0.0.1:0", concurrency=concurrency)  # type: ignore[arg-type]
+    server.serve_forever(ready=lambda: announce((server.address.host, server.address.port)))
+
+
+def burn() -> None:
+    """About 50 microseconds of pure-Python work: a handler that computes something."""
+    total = 0
+    for i in range(600):
+        total += i * i
+
+
+def wirekit_cpu(workers: int) -> None:
+    from wirekit.net import PassThroughFramer
+    from wirekit.server import Async, FramedHandler, Prefork, Server
+
+    class Working(FramedHandler):
+        framer = PassThroughFramer
+
+        def handle_message(self, message: bytes) -> bytes:
+            burn()
+            return message
+
+    server = Server(Working, "127.0.0.1:0", concurrency=Prefork(workers=workers,
+                                                                  worker_mode=Async()))
     server.serve_forever(ready=lambda: announce((server.address.host, server.address.port)))
 
 
@@ -103,6 +141,7 @@ def wirekit_prefork_async(workers: int) -> None:
 
 CONTENDERS = {
     "stdlib-threads": stdlib_threads,
+    "bare-threads": bare_threads,
     "asyncio-streams": lambda: run_asyncio("streams", False),
     "asyncio-protocol": lambda: run_asyncio("protocol", False),
     "uvloop-streams": lambda: run_asyncio("streams", True),
@@ -115,6 +154,8 @@ CONTENDERS = {
     "wirekit-prefork2": lambda: wirekit("prefork2"),
     "wirekit-prefork1-async": lambda: wirekit_prefork_async(1),
     "wirekit-prefork2-async": lambda: wirekit_prefork_async(2),
+    "wirekit-prefork1-cpu": lambda: wirekit_cpu(1),
+    "wirekit-prefork2-cpu": lambda: wirekit_cpu(2),
     "wirekit-async": lambda: wirekit("async"),
     "wirekit-async-stream": lambda: wirekit("async-stream"),
 }

@@ -301,3 +301,75 @@ def test_udp_survives_oversized_datagrams_and_handler_errors(serve, mode):
         client.send(b"x" * 60000)
         client.send(b"ok")
         assert client.receive(timeout=5).data == b"OK"
+
+
+def test_a_burst_of_connects_is_queued_not_refused(serve):
+    server = serve(EchoHandler, concurrency="threads", workers=8)
+    refused: list[BaseException] = []
+    answered = []
+
+    def client(n: int) -> None:
+        try:
+            with connect(server.address, timeout=30) as stream:
+                stream.sendall(b"%d" % n)
+                answered.append(stream.recv(timeout=30))
+        except OSError as exc:
+            refused.append(exc)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(300)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not refused
+    assert len(answered) == 300
+
+
+def test_a_client_that_never_reads_cannot_grow_server_memory(cli_server):
+    server = cli_server("echo", "--port", "0", "--concurrency", "async")
+    process = psutil.Process(server.proc.pid)
+    before = process.memory_info().rss
+    with socket.create_connection(server.address.rsplit(":", 1)) as greedy:
+        greedy.settimeout(3)
+        sent = 0
+        with contextlib.suppress(TimeoutError):
+            while sent < 200 * 2**20:  # asks for 200 MiB of echo and reads none of it
+                sent += greedy.send(b"x" * 65536)
+        grown = process.memory_info().rss - before
+    assert sent < 100 * 2**20  # the server stopped reading: backpressure reached the client
+    assert grown < 32 * 2**20
+    assert server.stop() == 0
+
+
+def test_fork_mode_caps_children_and_queues_the_rest(cli_server):
+    server = cli_server("echo", "--port", "0", "--concurrency", "fork", "--workers", "2")
+    hammer(server.address, clients=12, rounds=2)  # 12 clients, 2 children at a time
+    assert server.stop() == 0
+
+
+def test_prefork_with_reuse_port(cli_server):
+    server = cli_server("echo", "--port", "0", "--concurrency", "prefork", "--workers", "2",
+                        "--reuse-port")
+    hammer(server.address, clients=30, rounds=3)
+    assert server.stop() == 0
+
+
+def test_unix_datagram_server(serve, short_tmp):
+    from wirekit.server.services import DatagramEchoHandler
+
+    server = serve(DatagramEchoHandler, f"unix:{short_tmp / 'dg.sock'}", concurrency="threads")
+    with DatagramEndpoint.connect(server.address) as client:
+        client.send(b"over unix")
+        assert client.receive(timeout=5).data == b"over unix"
+
+
+def test_each_connection_ends_with_one_log_line(serve, caplog):
+    server = serve(EchoHandler, concurrency="threads")
+    with caplog.at_level(logging.INFO, logger="wirekit.server"):
+        with connect(server.address) as stream:
+            stream.sendall(b"0123456789")
+            stream.recv_exactly(10)
+        assert wait_until(lambda: "10 B in, 10 B out" in caplog.text)
+    lines = [r.getMessage() for r in caplog.records if "B in" in r.getMessage()]
+    assert len(lines) == 1
+    assert lines[0].startswith("127.0.0.1:") and " closed after " in lines[0]

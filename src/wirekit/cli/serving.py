@@ -36,6 +36,9 @@ SERVER_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--workers", "-w"), {"type": click.IntRange(min=1), "metavar": "N",
                            "help": "Threads (threads), children (fork), processes (prefork) or "
                                    "connections (async)."}),
+    (("--reuse-port",), {"is_flag": True,
+                         "help": "prefork: each worker listens on its own SO_REUSEPORT socket "
+                                 "and the kernel spreads clients evenly."}),
     (("--allow",), {"multiple": True, "metavar": "CIDR",
                     "help": "Only serve these addresses or networks (repeatable)."}),
     (("--deny",), {"multiple": True, "metavar": "CIDR",
@@ -87,7 +90,8 @@ def run_server(name: str, stream_handler: type[Handler], datagram_handler: type[
     try:
         server = Server(handler, address, concurrency=options["concurrency"],
                         workers=options["workers"], allow=options["allow"],
-                        deny=options["deny"], timeouts=timeouts)
+                        deny=options["deny"], timeouts=timeouts,
+                        reuse_port=options["reuse_port"])
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     kind = "unix" if server.address.is_unix else ("udp" if options["udp"] else "tcp")

@@ -90,6 +90,7 @@ class Prefork(Mode):
         self._slots: dict[int, tuple[int, float]] = {}  # pid -> (slot, started)
         self._aborted: dict[int, float] = {}  # pid -> when SIGABRT was sent
         self.failed = False
+        self._first_round = False  # while the initial workers are forked
 
     @classmethod
     def sized(cls, workers: int | None) -> Prefork:
@@ -106,10 +107,14 @@ class Prefork(Mode):
     def serve(self, server: Server) -> None:
         self.heartbeats = Heartbeats(self.workers)
         boot_failures: list[float] = []
+        self._first_round = True
         for slot in range(self.workers):
             self._spawn(server, slot)
-        if server.reuse_port and server.listener is not None and not server.address.is_unix:
-            server.listener.socket.close()  # the workers hold their own sockets now
+        if self._own_sockets(server):
+            # Worker 0 inherited this socket (and whatever the kernel queued on it): closing
+            # the master's copy loses nothing. Later workers always bind their own.
+            server.listener.socket.close()  # type: ignore[union-attr]
+        self._first_round = False
         try:
             while not server.stopping.is_set():
                 with contextlib.suppress(InterruptedError, OSError, ValueError):
@@ -166,6 +171,11 @@ class Prefork(Mode):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
 
+    @staticmethod
+    def _own_sockets(server: Server) -> bool:
+        """SO_REUSEPORT: each worker listens on a socket of its own (TCP only)."""
+        return server.reuse_port and server.listener is not None and not server.address.is_unix
+
     def _signal_all(self, sig: int) -> None:
         for pid in list(self.children.pids):
             with contextlib.suppress(ProcessLookupError):
@@ -196,7 +206,7 @@ class Prefork(Mode):
         server.waker = Waker()
         if server.listener is not None:
             server.listener.forget_path()
-            if server.reuse_port and not server.address.is_unix:
+            if self._own_sockets(server) and not (slot == 0 and self._first_round):
                 server.listener.socket.close()
                 server.listener = listen(server.address, reuse_port=True,
                                          timeouts=server.timeouts, limits=server.limits)
