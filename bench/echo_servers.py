@@ -99,7 +99,9 @@ def wirekit(mode: str) -> None:
 
     handler: type = EchoHandler
     concurrency: object = mode
-    if mode == "threads-stream":
+    if mode == "async-stream":
+        handler, concurrency = AsyncEcho, "async"
+    elif mode == "threads-stream":
         handler, concurrency = BlockingEcho, "threads"
     elif mode.startswith("prefork"):
         concurrency = Prefork(workers=int(mode.removeprefix("prefork")))
