@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -183,3 +184,23 @@ def test_refused_connection_is_one_line_exit_1(cli):
     assert result.code == 1
     assert result.stderr.strip() == (
         f"wirekit connect: error: cannot connect to 127.0.0.1:{port}: Connection refused")
+
+
+def test_standard_input_from_a_file_is_sent_whole(raw_server, tmp_path):
+    request = tmp_path / "request.txt"
+    request.write_bytes(b"from a file\n")
+    peer = raw_server(echo_until_eof)
+    with request.open("rb") as stdin:
+        proc = subprocess.run([sys.executable, "-m", "wirekit", "connect", peer.address],
+                              stdin=stdin, capture_output=True, timeout=30, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == b"from a file\n[12 bytes]\n"
+
+
+def test_standard_input_from_dev_null(raw_server):
+    peer = raw_server(lambda conn: conn.sendall(b"hello\n"))
+    with open(os.devnull, "rb") as stdin:
+        proc = subprocess.run([sys.executable, "-m", "wirekit", "connect", peer.address],
+                              stdin=stdin, capture_output=True, timeout=30, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == b"hello\n"

@@ -33,3 +33,14 @@ def test_bad_arguments_give_one_line_and_exit_2(cli, args):
     assert lines[0].startswith("wirekit")
     assert "error:" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("bind", "port", "expected"),
+    [("127.0.0.1", None, "127.0.0.1:7007"), ("127.0.0.1:9", None, "127.0.0.1:9"),
+     ("::1", 5, "[::1]:5"), ("[::1]:8000", None, "[::1]:8000"), ("", 80, ":80")],
+)
+def test_server_bind_forms(bind, port, expected):
+    from wirekit.cli.serving import listen_address
+
+    assert str(listen_address(bind, port, None, 7007)) == expected

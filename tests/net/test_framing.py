@@ -111,3 +111,15 @@ def test_random_splits_of_mixed_framers_agree():
         got += framer.feed(encoded[i : i + step])
         i += step
     assert got == messages
+
+
+def test_between_messages_knows_a_length_prefix_alone_is_a_message_in_flight():
+    framer = LengthPrefixFramer()
+    assert framer.between_messages
+    framer.feed(b"\x00\x00\x00\x05")  # the prefix arrived, the payload not yet
+    assert not framer.buffer and not framer.between_messages
+    assert framer.feed(b"hello") == [b"hello"]
+    assert framer.between_messages
+    line = LineFramer()
+    line.feed(b"partial")
+    assert not line.between_messages

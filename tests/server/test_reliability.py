@@ -114,7 +114,7 @@ def test_graceful_shutdown_lets_an_in_flight_request_finish_and_refuses_new_ones
 
 
 def test_sigterm_with_idle_connections_exits_zero(cli_server):
-    for mode in ("threads", "async", "prefork"):
+    for mode in ("sync", "threads", "async", "fork", "prefork"):
         server = cli_server("echo", "--port", "0", "--concurrency", mode)
         idle = connect(server.address)
         idle.sendall(b"one request")  # a keep-alive connection, now idle between messages
@@ -373,3 +373,18 @@ def test_each_connection_ends_with_one_log_line(serve, caplog):
     lines = [r.getMessage() for r in caplog.records if "B in" in r.getMessage()]
     assert len(lines) == 1
     assert lines[0].startswith("127.0.0.1:") and " closed after " in lines[0]
+
+
+def test_a_handler_that_raises_system_exit_does_not_shrink_the_pool(serve):
+    class Quitter(StreamHandler):
+        def handle(self) -> None:
+            if self.stream.readline() == b"quit\n":
+                raise SystemExit(3)
+            self.stream.sendall(b"fine\n")
+
+    server = serve(Quitter, concurrency="threads", workers=1)
+    for _ in range(3):
+        with connect(server.address) as stream:
+            stream.sendall(b"quit\n")
+            assert stream.recv(timeout=10) == b""
+    assert ask(str(server.address), b"still there") == b"fine"

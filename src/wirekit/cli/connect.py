@@ -7,6 +7,7 @@ while we wait for the user to type.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import ssl
@@ -102,13 +103,26 @@ def relay_stream(stream: Stream, source: BinaryIO | None, out: Output, *, crlf: 
                     stream.shutdown("write")
                 give_up_at = time.monotonic() + linger
             else:
-                sock.settimeout(None)  # Stream's own timeouts assume a blocking socket
+                stream.reset_timeouts()  # we made the socket non-blocking behind its back
                 stream.sendall(_to_crlf(chunk) if crlf else chunk)
             sock.settimeout(0)
 
 
-def send_file(stream: Stream, path: str, crlf: bool) -> None:
-    with open(path, "rb") as handle:
+def _selectable(source: object) -> bool:
+    """Pipes, terminals and sockets can be watched; a regular file or /dev/null cannot (epoll
+    refuses them with EPERM), so those are sent whole instead."""
+    try:
+        with selectors.DefaultSelector() as probe:
+            probe.register(source, selectors.EVENT_READ)  # type: ignore[arg-type]
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def send_file(stream: Stream, source: str | BinaryIO, crlf: bool) -> None:
+    """Send a file (a path or an open binary file), then half-close (not possible on TLS)."""
+    with contextlib.ExitStack() as stack:
+        handle = stack.enter_context(open(source, "rb")) if isinstance(source, str) else source
         while chunk := handle.read(_CHUNK):
             stream.sendall(_to_crlf(chunk) if crlf else chunk)
     if not stream.is_tls:
@@ -184,8 +198,9 @@ def command(address: str, port: int | None, udp: bool, tls: bool, insecure: bool
     with connect(target, timeout=timeout, tls=settings) as stream:
         if sys.stdin.isatty():
             click.echo(f"Connected to {target}. Close with Ctrl-D (end of input).", err=True)
-        if send_path:
-            send_file(stream, send_path, crlf)
+        if send_path or not _selectable(sys.stdin):
+            # A file (or /dev/null) on standard input cannot be watched by select: send it.
+            send_file(stream, send_path or sys.stdin.buffer, crlf)
             relay_stream(stream, None, out, crlf=crlf, linger=wait)
         else:
             relay_stream(stream, sys.stdin.buffer, out, crlf=crlf, linger=wait)

@@ -67,12 +67,16 @@ def listen_address(bind: str, port: int | None, unix: str | None, default_port: 
             raise click.UsageError("--unix and --port cannot be combined")
         return Address(path=unix)
     try:
-        if ":" in bind and not bind.startswith("[") and bind.count(":") == 1:
-            address = Address.parse(bind)  # HOST:PORT given in --bind
+        has_port = (bind.startswith("[") and "]:" in bind) or (
+            ":" in bind and not bind.startswith("[") and bind.count(":") == 1)
+        if has_port:
+            address = Address.parse(bind)  # HOST:PORT or [IPv6]:PORT given in --bind
             if port is not None:
                 raise click.UsageError("give the port in --bind or with --port, not both")
             return address
         host = bind.strip("[]")
+        if not host:  # '' means every interface
+            return Address("", default_port if port is None else port)
         return Address.parse(f"[{host}]" if ":" in host else host,
                              default_port=default_port if port is None else port)
     except InvalidAddress as exc:

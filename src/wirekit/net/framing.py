@@ -77,6 +77,11 @@ class Framer:
         """Bytes of an unfinished message held in the buffer."""
         return len(self.buffer)
 
+    @property
+    def between_messages(self) -> bool:
+        """True when no part of a message has arrived (nothing would be lost by closing)."""
+        return not self.buffer and not self.ready
+
     def close(self) -> None:
         """The peer closed: raise :class:`IncompleteRead` if a message was cut short."""
         self.ready.clear()
@@ -151,6 +156,10 @@ class LengthPrefixFramer(Framer):
         if len(message) > self.max_size:
             raise MessageTooLarge(f"message of {len(message)} bytes > {self.max_size}")
         return self._struct.pack(len(message)) + message
+
+    @property
+    def between_messages(self) -> bool:
+        return self._length is None and not self.buffer and not self.ready
 
     def close(self) -> None:
         self.ready.clear()

@@ -165,9 +165,12 @@ def _reclaim_stale_socket(path: str, kind: int) -> None:
     try:
         probe.settimeout(1.0)
         probe.connect(path)
-    except OSError:
+    except ConnectionRefusedError:
         os.unlink(path)  # nobody is listening: a stale socket from a crashed server
         return
+    except OSError as exc:  # busy (full backlog), another user's socket...: not ours to take
+        raise NetworkError(f"unix:{path} exists and may be in use ({exc.strerror}); "
+                           "not replacing it") from exc
     finally:
         probe.close()
     raise NetworkError(f"unix:{path} is in use by a running server")

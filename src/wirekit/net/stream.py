@@ -309,6 +309,11 @@ class Stream:
         self.bytes_received += len(data)
         return data
 
+    def reset_timeouts(self) -> None:
+        """Call after changing the socket's timeout or blocking mode directly: the stream
+        re-arms its own bounds on the next call instead of trusting its cached state."""
+        self._rcv_armed = self._snd_armed = _UNSET
+
     def _arm(self, option: int, seconds: float | None) -> None:
         """Bound the next blocking call by ``seconds``.
 

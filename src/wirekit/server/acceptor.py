@@ -25,9 +25,16 @@ from wirekit.server.connlog import logger
 if TYPE_CHECKING:
     from wirekit.server.server import Server
 
-__all__ = ["CAPACITY_ERRNOS", "accept_connections"]
+__all__ = ["CAPACITY_ERRNOS", "TRANSIENT_ERRNOS", "accept_connections"]
 
 CAPACITY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+# accept(2): a connection that failed between SYN and accept, or a network error pending on
+# it; the listening socket itself is fine, so just take the next one.
+TRANSIENT_ERRNOS = {
+    errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.ENETDOWN, errno.ENOPROTOOPT,
+    errno.EHOSTDOWN, errno.ENONET, errno.EHOSTUNREACH, errno.EOPNOTSUPP, errno.ENETUNREACH,
+    errno.EINTR,
+}
 BACKOFF = 0.1  # seconds to wait after a resource-exhaustion error
 LOG_INTERVAL = 5.0  # at most one "out of file descriptors" line per interval
 ACCEPT_BATCH = 16  # connections accepted per wake-up before checking the waker again
@@ -49,9 +56,11 @@ def accept_connections(
     *,
     has_capacity: Callable[[], bool] = lambda: True,
     tick: Callable[[], None] | None = None,
-    tick_interval: float = 1.0,
+    tick_interval: float | None = None,
 ) -> Iterator[tuple[socket.socket, Address]]:
     """Yield ``(socket, client)`` for each permitted client until the server stops."""
+    if tick_interval is None:
+        tick_interval = server.tick_interval
     listening = server.listener.socket  # type: ignore[union-attr]
     listening.setblocking(False)
     selector = selectors.DefaultSelector()
@@ -94,18 +103,22 @@ def _accept_batch(server: Server, listening: socket.socket, has_capacity: Callab
                 backoff.note(exc)
                 time.sleep(BACKOFF)
                 return
-            if exc.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
-                continue  # the client gave up between SYN and accept: nothing to do
+            if exc.errno in TRANSIENT_ERRNOS:
+                continue
             raise
-        sock.setblocking(True)
-        if sock.family != socket.AF_UNIX:
-            # Request/response traffic: send each reply now, not after a delayed ACK.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        client = Address.from_sockaddr(sock.family, sockaddr or "")
+        try:
+            sock.setblocking(True)
+            if sock.family != socket.AF_UNIX:
+                # Request/response traffic: send each reply now, not after a delayed ACK.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            client = Address.from_sockaddr(sock.family, sockaddr or "")
+        except OSError:  # the client is already gone (reset between accept and here)
+            sock.close()
+            continue
         if not server.permits(client):
             logger.log(logging.WARNING, "%s refused by the access policy", client)
             sock.close()
             continue
         if server.spend_connection_budget():
-            server.request_stop()  # recycle this worker after this last connection
+            server.recycle()  # this worker stops after serving this last connection
         yield sock, client

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import selectors
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from wirekit.errors import MessageTooLarge, NetworkError, Timeout
@@ -16,17 +16,29 @@ if TYPE_CHECKING:
 __all__ = ["receive_datagrams"]
 
 
-def receive_datagrams(server: Server, tick_interval: float = 1.0) -> Iterator[Datagram]:
+def receive_datagrams(server: Server, tick_interval: float | None = None,
+                      has_capacity: Callable[[], bool] = lambda: True,
+                      tick: Callable[[], None] | None = None) -> Iterator[Datagram]:
     """Yield permitted datagrams until the server stops. Oversized datagrams and ICMP errors
-    from earlier replies are logged and skipped: one bad packet never stops the server."""
+    from earlier replies are logged and skipped: one bad packet never stops the server. While
+    ``has_capacity()`` is false nothing is read: datagrams wait in the socket buffer (and the
+    kernel drops what does not fit, as UDP does), instead of queueing without bound here."""
     endpoint = server.datagram
     assert endpoint is not None
+    if tick_interval is None:
+        tick_interval = server.tick_interval
     selector = selectors.DefaultSelector()
     selector.register(endpoint.socket, selectors.EVENT_READ)
     selector.register(server.waker, selectors.EVENT_READ)
     try:
         while not server.stopping.is_set():
             server.heartbeat()
+            if tick is not None:
+                tick()
+            if not has_capacity():
+                if selector.select(0.05):
+                    server.waker.drain()
+                continue
             events = selector.select(tick_interval)
             server.waker.drain()
             if server.stopping.is_set() or not any(k.fileobj is endpoint.socket for k, _ in events):

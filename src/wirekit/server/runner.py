@@ -88,9 +88,9 @@ def _serve_framed(handler: FramedHandler, stream: Stream, server: Server) -> Non
     handle, encode, send = handler.handle_message, framer.encode, stream.sendall
     served = False
     while not handler.closing:
-        # Idle = between messages, after the first: a new connection's first request is
-        # always served, even by a worker that is being recycled.
-        if served and not framer.buffer:
+        # Idle = between messages. A connection still waiting for its first message counts
+        # too, except in a worker being recycled, which serves its last connections.
+        if framer.between_messages and (served or not server.recycling):
             stream.idle = True
             if server.stopping.is_set():
                 return  # nothing in flight: closing loses nothing

@@ -89,13 +89,22 @@ class Server:
         self.stopped = threading.Event()
         self.waker = Waker()
         self._active: set[Any] = set()
-        self._active_lock = threading.Lock()
+        # Re-entrant: the second-signal handler may run while this thread holds it.
+        self._active_lock = threading.RLock()
+        self.recycling = False  # stopping because the connection budget is spent
         self._thread: threading.Thread | None = None
         # Connections this process may still accept before it stops (prefork max_requests).
         self.connection_budget: int | None = None
+        # How often loops wake to call heartbeat() and housekeeping, at most.
+        self.tick_interval = 1.0
 
     def heartbeat(self) -> None:
         """Called by accept loops at least once a second; prefork workers report liveness."""
+
+    def recycle(self) -> None:
+        """Stop after the connections in hand: their first requests are still served."""
+        self.recycling = True
+        self.request_stop()
 
     def spend_connection_budget(self) -> bool:
         """Count one accepted connection; True when the budget is now used up."""
@@ -136,7 +145,9 @@ class Server:
             streams = [s for s in self._active if s.idle or not only_idle]
         for stream in streams:
             with contextlib.suppress(OSError):
-                stream.socket.shutdown(socket.SHUT_RDWR)
+                # The plain socket's shutdown, even under TLS: ssl.SSLSocket.shutdown() would
+                # drop the TLS state under a thread that may still be writing.
+                socket.socket.shutdown(stream.socket, socket.SHUT_RDWR)
         return len(streams)
 
     # -- running --------------------------------------------------------------------------
@@ -172,9 +183,9 @@ class Server:
     def shutdown(self, timeout: float | None = None) -> None:
         """Stop accepting, let running handlers finish, and wait until the server stopped."""
         self.request_stop()
-        if self._thread is not None and self._thread is not threading.current_thread():
+        if self._thread is not threading.current_thread():
             grace = self.timeouts.shutdown_grace or 30.0
-            self._thread.join(timeout if timeout is not None else grace + 5)
+            self.stopped.wait(timeout if timeout is not None else grace + 5)
 
     def close_listener(self) -> None:
         """Close the listening socket so new connects are refused at once."""

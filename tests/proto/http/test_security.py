@@ -6,6 +6,7 @@ hidden behind it. L04/L05 (deadlines, floods) and L07 (log escaping) belong to t
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 
@@ -433,6 +434,7 @@ BIG = Limits(max_request_line=2**22, max_header_field=2**22, max_header_block=2*
 def _parse_time(make: Callable[[int], bytes], n: int, piece: int) -> float:
     data = make(n)
     best = float("inf")
+    gc.collect()
     for _ in range(3):
         start = time.perf_counter()
         conn = Connection(Role.SERVER, limits=BIG)
@@ -466,6 +468,13 @@ def _parse_time(make: Callable[[int], bytes], n: int, piece: int) -> float:
     ],
 )
 def test_l06_parsing_is_linear(make: Callable[[int], bytes], piece: int) -> None:
+    """Quadratic work shows as ~16x at 4n; a linear parser stays near 4x. Timings of a few ms
+    on a shared VM can spike, so a ratio over 6 is measured again before it counts."""
     n = 1 << 16
-    small, large = _parse_time(make, n, piece), _parse_time(make, 4 * n, piece)
-    assert large / max(small, 1e-6) < 6, (small, large)
+    ratios = []
+    for _ in range(3):
+        small, large = _parse_time(make, n, piece), _parse_time(make, 4 * n, piece)
+        ratios.append(large / max(small, 1e-6))
+        if ratios[-1] < 6:
+            return
+    pytest.fail(f"parse time grows faster than linear: ratios {ratios}")

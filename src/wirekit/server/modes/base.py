@@ -64,6 +64,7 @@ def drain(server: Server, busy: Callable[[], int], wake: threading.Condition | N
     deadline = None if grace is None else time.monotonic() + grace
     server.close_idle_connections()
     while busy() and not _expired(deadline):
+        server.heartbeat()  # a draining prefork worker is alive, not hung
         if wake is not None:
             with wake:
                 wake.wait(0.1)

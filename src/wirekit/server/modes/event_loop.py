@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from wirekit.errors import ConfigError, MessageTooLarge
 from wirekit.net.address import Address
 from wirekit.net.aio import AsyncStream, IdleTimer, StreamProtocol
-from wirekit.server.acceptor import BACKOFF, CAPACITY_ERRNOS
+from wirekit.server.acceptor import BACKOFF, CAPACITY_ERRNOS, TRANSIENT_ERRNOS
 from wirekit.server.connlog import ConnectionRecord, logger
 from wirekit.server.handlers import (
     AsyncStreamHandler,
@@ -56,6 +56,8 @@ class FramedProtocol(asyncio.Protocol):
         self.outcome, self.level = "closed", logging.INFO
         self.transport: asyncio.Transport | None = None
         self.idle: IdleTimer | None = None
+        self.served = False
+        self.stop_when_idle = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -85,6 +87,7 @@ class FramedProtocol(asyncio.Protocol):
                 raise
             for message in messages:
                 reply = handler.handle_message(message)
+                self.served = True
                 if reply is not None:
                     out = self.framer.encode(reply)
                     self.transport.write(out)  # type: ignore[union-attr]
@@ -92,8 +95,18 @@ class FramedProtocol(asyncio.Protocol):
                 if handler.closing:
                     self.transport.close()  # type: ignore[union-attr]
                     return
+            if self.stop_when_idle:
+                self.close_when_idle()
         except Exception as exc:
             self._fail(exc)
+
+    def close_when_idle(self) -> None:
+        """At shutdown: close now if nothing is in flight, else after the current message.
+        A connection still waiting for its first message is idle too, except in a worker
+        being recycled, which serves its last connections."""
+        self.stop_when_idle = True
+        if self.framer.between_messages and (self.served or not self.server.recycling):
+            self.close()
 
     def _write(self, data: bytes) -> None:
         self.transport.write(data)  # type: ignore[union-attr]
@@ -168,10 +181,19 @@ class Async(Mode):
 
     def serve(self, server: Server) -> None:
         loop = new_event_loop(self.use_uvloop)
+        self._session = (loop, _Run(server, self))
         try:
-            loop.run_until_complete(_Run(server, self).main())
+            loop.run_until_complete(self._session[1].main())
         finally:
+            self._session = None
             loop.close()
+
+    _session: tuple[asyncio.AbstractEventLoop, _Run] | None = None
+
+    def force_stop(self, server: Server) -> None:
+        if self._session is not None:
+            loop, run = self._session
+            loop.call_soon_threadsafe(run.abort_all)
 
     def __str__(self) -> str:
         return "async" if self.max_connections is None else \
@@ -221,7 +243,7 @@ class _Run:
     async def _heartbeat(self) -> None:
         while True:
             self.server.heartbeat()
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(self.server.tick_interval)
 
     async def _accept_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -232,21 +254,29 @@ class _Run:
             await self.slots.acquire()
             try:
                 sock, sockaddr = await loop.sock_accept(listening)
+                client = Address.from_sockaddr(sock.family, sockaddr or "")
+            except asyncio.CancelledError:
+                self.slots.release()
+                raise
             except OSError as exc:
                 self.slots.release()
                 if exc.errno in CAPACITY_ERRNOS:
                     logger.warning("accept failed (%s); backing off", exc.strerror)
                     await asyncio.sleep(BACKOFF)
-                    continue
-                raise
-            client = Address.from_sockaddr(sock.family, sockaddr or "")
+                elif exc.errno not in TRANSIENT_ERRNOS:
+                    # The listening socket itself failed: say so and stop, rather than look
+                    # healthy while nobody accepts.
+                    logger.error("accept failed (%s); stopping the server", exc)
+                    server.request_stop()
+                    return
+                continue
             if not server.permits(client):
                 logger.warning("%s refused by the access policy", client)
                 sock.close()
                 self.slots.release()
                 continue
             if server.spend_connection_budget():
-                server.request_stop()
+                server.recycle()
             if server.tls is not None:
                 self._spawn(self._connect(sock, client))
             else:
@@ -268,26 +298,31 @@ class _Run:
             if issubclass(server.handler, FramedHandler):
                 protocol: Any = FramedProtocol(server, client, self._done)
                 self.connections.add(protocol)
-                await loop.connect_accepted_socket(lambda: protocol, sock, ssl=server.tls)
+                await loop.connect_accepted_socket(
+                    lambda: protocol, sock, ssl=server.tls,
+                    ssl_handshake_timeout=server.timeouts.handshake if server.tls else None)
             else:
                 stream_protocol = StreamProtocol(idle=server.connection_timeouts.read)
-                await loop.connect_accepted_socket(lambda: stream_protocol, sock,
-                                                   ssl=server.tls)
+                await loop.connect_accepted_socket(
+                    lambda: stream_protocol, sock, ssl=server.tls,
+                    ssl_handshake_timeout=server.timeouts.handshake if server.tls else None)
                 self._spawn(self._run_stream_handler(stream_protocol, client))
         except Exception as exc:
             logger.info("%s %s", client, outcome_of(exc)[0])
             sock.close()
+            if issubclass(server.handler, FramedHandler):
+                self.connections.discard(protocol)  # never connected: no connection_lost
             self.slots.release()
 
     async def _run_stream_handler(self, protocol: StreamProtocol, client: Address) -> None:
         server = self.server
         stream = AsyncStream(protocol, timeouts=server.connection_timeouts, limits=server.limits)
         record = ConnectionRecord(client)
-        handler = server.handler(client, server)
-        handler.stream = stream  # type: ignore[attr-defined]
         self.connections.add(stream)
         outcome, level = "closed", logging.INFO
         try:
+            handler = server.handler(client, server)
+            handler.stream = stream  # type: ignore[attr-defined]
             handler.setup()
             try:
                 await handler.handle()  # type: ignore[attr-defined]
@@ -303,20 +338,26 @@ class _Run:
             self._done(stream)
 
     async def _drain(self) -> None:
-        """Framed connections sit between messages: close them now (writes are flushed).
-        Stream handlers get the grace period to finish, then are cancelled."""
+        """Idle framed connections close now; the rest close after their current message.
+        Everything gets the grace period to finish, then is aborted."""
         for connection in list(self.connections):
             if isinstance(connection, FramedProtocol):
-                connection.close()
-        pending = [t for t in self.tasks if not t.done()]
-        if pending:
-            grace = self.server.timeouts.shutdown_grace
-            _, still = await asyncio.wait(pending, timeout=grace)
-            if still:
-                logger.warning("grace period over: closing %d connection(s)", len(still))
-                for connection in list(self.connections):
-                    connection.abort()
-                for task in still:
-                    task.cancel()
-                await asyncio.wait(still, timeout=5)
-        await asyncio.sleep(0)
+                connection.close_when_idle()
+        loop = asyncio.get_running_loop()
+        grace = self.server.timeouts.shutdown_grace
+        deadline = None if grace is None else loop.time() + grace
+        while self.connections and (deadline is None or loop.time() < deadline):
+            await asyncio.sleep(0.02)
+        if self.connections:
+            logger.warning("grace period over: closing %d connection(s)", len(self.connections))
+            self.abort_all()
+            end = loop.time() + 5
+            while (self.connections or self.tasks) and loop.time() < end:
+                await asyncio.sleep(0.02)
+
+    def abort_all(self) -> None:
+        """Close every connection now and cancel the handlers (second signal, grace over)."""
+        for connection in list(self.connections):
+            connection.abort()
+        for task in list(self.tasks):
+            task.cancel()

@@ -52,8 +52,8 @@ class Children:
         return done
 
     def terminate(self, grace: float | None, poll: Callable[[], object] | None = None) -> None:
-        """Wait up to ``grace`` for the children to finish, then SIGTERM, then SIGKILL."""
-        for sig, wait in ((None, grace), (signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+        """SIGTERM the children (they finish gracefully), wait up to ``grace``, then SIGKILL."""
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
             if sig is not None:
                 for pid in self.pids:
                     with contextlib.suppress(ProcessLookupError):
@@ -69,9 +69,17 @@ class Children:
 
 
 def become_child(server: Server, *, keep_datagram: bool = False) -> None:
-    """In a freshly forked process: drop what belongs to the parent."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # parent decides, and SIGTERMs us if needed
+    """In a freshly forked process: drop what belongs to the parent. SIGTERM (sent by the
+    parent when it stops) asks this child to finish gracefully: an idle connection closes at
+    once, a busy one after its current message."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the
+    # parent decides, and SIGKILLs us after the grace period if we are still busy.
+
+    def stop_gracefully(signum: int, frame: object) -> None:
+        server.stopping.set()
+        server.close_idle_connections()
+
+    signal.signal(signal.SIGTERM, stop_gracefully)
     if server.listener is not None:
         server.listener.forget_path()
         server.listener.socket.close()
@@ -95,8 +103,10 @@ class Fork(Mode):
     def serve(self, server: Server) -> None:
         children = self.children
         if server.datagram is not None:
-            for datagram in receive_datagrams(server):
-                children.reap()
+            datagrams = receive_datagrams(
+                server, has_capacity=lambda: len(children) < self.max_children,
+                tick=children.reap)
+            for datagram in datagrams:
                 self._spawn(server, lambda d=datagram: serve_datagram(server, d.data, d.sender),
                             datagram=True)
         else:

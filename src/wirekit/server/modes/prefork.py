@@ -19,6 +19,7 @@ each worker binds its own socket with SO_REUSEPORT and the kernel spreads connec
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import mmap
 import os
 import random
@@ -48,11 +49,19 @@ __all__ = ["Prefork", "WorkerBootError"]
 BOOT_WINDOW = 1.0  # a worker that exits this soon after starting failed to boot
 MAX_BOOT_FAILURES = 3
 EXIT_BOOT_FAILURE = 3
+EXIT_HUNG = 4
 _SLOT = struct.Struct("d")
 
 
 class WorkerBootError(WirekitError):
     """Workers kept failing right after starting; the server stopped instead of respawning."""
+
+
+def _exit_hung(signum: int, frame: object) -> None:
+    """SIGABRT from the master: show where this worker was stuck, then exit at once (a core
+    dump of a hung worker takes long and helps less than the Python stack)."""
+    faulthandler.dump_traceback(all_threads=True)
+    os._exit(EXIT_HUNG)
 
 
 class Heartbeats:
@@ -107,21 +116,22 @@ class Prefork(Mode):
     def serve(self, server: Server) -> None:
         self.heartbeats = Heartbeats(self.workers)
         boot_failures: list[float] = []
-        self._first_round = True
-        for slot in range(self.workers):
-            self._spawn(server, slot)
-        if self._own_sockets(server):
-            # Worker 0 inherited this socket (and whatever the kernel queued on it): closing
-            # the master's copy loses nothing. Later workers always bind their own.
-            server.listener.socket.close()  # type: ignore[union-attr]
-        self._first_round = False
+        missing: set[int] = set()  # slots whose fork failed: retried every tick
         try:
+            self._first_round = True
+            missing = {slot for slot in range(self.workers) if not self._spawn(server, slot)}
+            if self._own_sockets(server) and 0 not in missing:
+                # Worker 0 inherited this socket (and whatever the kernel queued on it):
+                # closing the master's copy loses nothing. Later workers bind their own.
+                server.listener.socket.close()  # type: ignore[union-attr]
+            self._first_round = False
             while not server.stopping.is_set():
                 with contextlib.suppress(InterruptedError, OSError, ValueError):
                     select.select([server.waker], [], [], 0.5)
                 server.waker.drain()
-                if self._replace_dead(server, boot_failures):
+                if self._replace_dead(server, boot_failures, missing):
                     break
+                missing = {slot for slot in missing if not self._spawn(server, slot)}
                 self._kill_hung()
         finally:
             server.close_listener()
@@ -131,7 +141,8 @@ class Prefork(Mode):
             raise WorkerBootError(
                 f"{MAX_BOOT_FAILURES} workers failed right after starting; see the log above")
 
-    def _replace_dead(self, server: Server, boot_failures: list[float]) -> bool:
+    def _replace_dead(self, server: Server, boot_failures: list[float], missing: set[int]
+                      ) -> bool:
         """Reap exited workers and start replacements; True when booting keeps failing."""
         for pid, status in self.children.reap():
             slot, started = self._slots.pop(pid)
@@ -151,7 +162,8 @@ class Prefork(Mode):
             if code != 0:
                 logger.warning("worker %d (pid %d) exited with status %d; restarting it",
                                slot, pid, code)
-            self._spawn(server, slot)
+            if not self._spawn(server, slot):
+                missing.add(slot)
         return False
 
     def _kill_hung(self) -> None:
@@ -184,9 +196,21 @@ class Prefork(Mode):
     def force_stop(self, server: Server) -> None:
         self._signal_all(signal.SIGKILL)
 
-    def _spawn(self, server: Server, slot: int) -> None:
+    def _spawn(self, server: Server, slot: int) -> bool:
+        """Fork the worker for ``slot``; False if the system refused (retried next tick).
+
+        Signals are blocked across fork so that a SIGTERM cannot reach the child while it
+        still runs the master's handler; the child unblocks them once its own are in place.
+        """
         self.heartbeats.beat(slot)
-        pid = os.fork()
+        blocked = {signal.SIGTERM, signal.SIGINT}
+        signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
+            logger.error("cannot start worker %d (%s); retrying", slot, exc.strerror)
+            return False
         if pid == 0:
             code = EXIT_BOOT_FAILURE
             try:
@@ -195,8 +219,10 @@ class Prefork(Mode):
                 logger.exception("worker %d failed", slot)
             finally:
                 os._exit(code)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
         self.children.pids.add(pid)
         self._slots[pid] = (slot, time.monotonic())
+        return True
 
     # -- worker ---------------------------------------------------------------------------
     def _worker_main(self, server: Server, slot: int) -> int:
@@ -212,7 +238,10 @@ class Prefork(Mode):
                                          timeouts=server.timeouts, limits=server.limits)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the master coordinates Ctrl-C
         signal.signal(signal.SIGTERM, lambda *_: server.request_stop())
-        signal.signal(signal.SIGABRT, signal.SIG_DFL)
+        signal.signal(signal.SIGABRT, _exit_hung)  # the master's verdict: we are hung
+        # Beat several times per timeout, so a healthy idle worker never looks hung.
+        server.tick_interval = min(server.tick_interval, self.worker_timeout / 4)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
         server.heartbeat = lambda: self.heartbeats.beat(slot)  # type: ignore[method-assign]
         if self.max_requests:
             server.connection_budget = self.max_requests + random.randint(0, self.jitter)  # noqa: S311

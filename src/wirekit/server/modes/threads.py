@@ -31,7 +31,8 @@ class ThreadPool:
     alive at exit (``concurrent.futures`` joins its workers at interpreter exit).
     """
 
-    def __init__(self, size: int, name: str = "wirekit-worker") -> None:
+    def __init__(self, size: int, name: str = "wirekit-worker",
+                 on_idle: Callable[[], None] | None = None) -> None:
         self.size = size
         self.name = name
         self._queue: SimpleQueue[tuple[Callable[..., None], tuple] | None] = SimpleQueue()
@@ -39,6 +40,7 @@ class ThreadPool:
         self._lock = threading.Lock()
         self.busy = 0
         self.idle_changed = threading.Condition()
+        self._on_idle = on_idle  # told after each job, once its slot is free again
 
     def submit(self, fn: Callable[..., None], *args: object) -> None:
         with self._lock:
@@ -55,11 +57,15 @@ class ThreadPool:
             fn, args = item
             try:
                 fn(*args)
+            except BaseException:  # noqa: S110 - a job's own errors are its runner's to log;
+                pass  # this thread must survive even SystemExit to keep the pool its size
             finally:
                 with self._lock:
                     self.busy -= 1
                 with self.idle_changed:
                     self.idle_changed.notify_all()
+                if self._on_idle is not None:
+                    self._on_idle()
 
     def stop(self) -> None:
         for _ in self._threads:
@@ -79,24 +85,19 @@ class Threads(Mode):
         return cls() if workers is None else cls(max_workers=workers)
 
     def serve(self, server: Server) -> None:
-        pool = ThreadPool(self.max_workers)
+        # A finished job wakes the accept loop only after its slot is counted free.
+        pool = ThreadPool(self.max_workers, on_idle=server.waker.wake)
 
         def has_capacity() -> bool:
             return pool.busy < self.max_workers
 
-        def run_connection(sock: object, client: object) -> None:
-            try:
-                serve_connection(server, sock, client)  # type: ignore[arg-type]
-            finally:
-                server.waker.wake()  # a slot is free: let the accept loop take the next client
-
         try:
             if server.datagram is not None:
-                for datagram in receive_datagrams(server):
+                for datagram in receive_datagrams(server, has_capacity=has_capacity):
                     pool.submit(serve_datagram, server, datagram.data, datagram.sender)
             else:
                 for sock, client in accept_connections(server, has_capacity=has_capacity):
-                    pool.submit(run_connection, sock, client)
+                    pool.submit(serve_connection, server, sock, client)
             server.close_listener()
             drain(server, lambda: pool.busy, pool.idle_changed)
         finally:
