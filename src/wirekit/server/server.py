@@ -87,6 +87,7 @@ class Server:
             self.address = self.listener.address
         self.stopping = threading.Event()
         self.stopped = threading.Event()
+        self._stop_requested = False
         self.waker = Waker()
         self._active: set[Any] = set()
         # Re-entrant: the second-signal handler may run while this thread holds it.
@@ -176,8 +177,13 @@ class Server:
         return self
 
     def request_stop(self) -> None:
-        """Ask the server to stop; returns at once (safe from signal handlers)."""
-        self.stopping.set()
+        """Ask the server to stop; returns at once.
+
+        Safe from signal handlers, including a second signal whose handler runs inside the
+        first: only the first call touches the Event (whose lock is not re-entrant)."""
+        if not self._stop_requested:
+            self._stop_requested = True
+            self.stopping.set()
         self.waker.wake()
 
     def shutdown(self, timeout: float | None = None) -> None:

@@ -135,8 +135,7 @@ class Prefork(Mode):
                 self._kill_hung()
         finally:
             server.close_listener()
-            self._signal_all(signal.SIGTERM)
-            self.children.terminate(server.timeouts.shutdown_grace)
+            self.children.terminate(server.timeouts.shutdown_grace)  # SIGTERM, grace, SIGKILL
         if self.failed:
             raise WorkerBootError(
                 f"{MAX_BOOT_FAILURES} workers failed right after starting; see the log above")
@@ -229,6 +228,7 @@ class Prefork(Mode):
         """Runs in the child: fresh control state, own signals, then the inner mode."""
         server.stopping = threading.Event()
         server.stopped = threading.Event()
+        server._stop_requested = False
         server.waker = Waker()
         if server.listener is not None:
             server.listener.forget_path()
