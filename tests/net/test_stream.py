@@ -228,3 +228,15 @@ def test_starttls_refuses_plaintext_that_arrived_before_the_upgrade(raw_server):
         assert stream.buffer.peek() == b"250 injected\r\n"  # same segment, now buffered
         with pytest.raises(LocalProtocolError, match="plaintext"):
             stream.start_tls(ssl.create_default_context())
+
+
+def test_tls_and_socket_errors_translate_to_the_named_tree():
+    from wirekit.errors import ConnectError as Refused
+    from wirekit.net.oserrors import translate
+
+    assert isinstance(translate(ssl.SSLWantReadError(), "read", 1.0), Timeout)
+    assert isinstance(translate(ssl.SSLWantWriteError(), "send", 1.0), Timeout)
+    assert isinstance(translate(ssl.SSLError("bad record"), "read"), TLSError)
+    refused = translate(ConnectionRefusedError(111, "refused"), "connect")
+    assert isinstance(refused, Refused) and refused.errno == 111
+    assert isinstance(translate(BrokenPipeError(32, "pipe"), "send"), ConnectionClosed)

@@ -35,8 +35,9 @@ def translate(  # noqa: PLR0911 - one return per kind of failure reads best as a
     """Return the wirekit error for ``exc`` raised while doing ``phase``."""
     if isinstance(exc, WirekitError):
         return exc
-    if isinstance(exc, TimeoutError | socket.timeout):
-        return Timeout(phase, seconds)
+    if isinstance(exc, TimeoutError | socket.timeout | ssl.SSLWantReadError
+                  | ssl.SSLWantWriteError):
+        return Timeout(phase, seconds)  # a TLS record that did not complete in time
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):
         reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
         return TLSError(f"TLS error during {phase}: {reason}")
