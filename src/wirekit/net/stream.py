@@ -133,22 +133,7 @@ class Stream:
         """Whatever is available, up to ``max_bytes``; ``b""`` once the peer has closed."""
         if self.buffer._data:
             return self.buffer.take(max_bytes)
-        seconds = self.timeouts.read if timeout is DEFAULT else timeout
-        if seconds != self._rcv_armed:
-            self._arm(socket.SO_RCVTIMEO, seconds)
-        if self._eof:
-            return b""
-        try:
-            data = self.socket.recv(max_bytes)
-        except BlockingIOError:
-            raise Timeout("read", seconds) from None
-        except OSError as exc:
-            raise translate(exc, "read", seconds) from exc
-        if not data:
-            self._eof = True
-        self.idle = False
-        self.bytes_received += len(data)
-        return data
+        return self._recv_once(max_bytes, self.timeouts.read if timeout is DEFAULT else timeout)
 
     def recv_exactly(self, n: int, timeout: TimeoutArg = DEFAULT) -> bytes:
         """Exactly ``n`` bytes, or :class:`IncompleteRead` if the peer closes first."""
@@ -296,7 +281,8 @@ class Stream:
         """One recv bounded by ``seconds`` (the hot path: no allocation beyond the data)."""
         if self._eof:
             return b""
-        self._arm(socket.SO_RCVTIMEO, seconds)
+        if seconds != self._rcv_armed:
+            self._arm(socket.SO_RCVTIMEO, seconds)
         try:
             data = self.socket.recv(max_bytes)
         except BlockingIOError:
