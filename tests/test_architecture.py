@@ -81,6 +81,9 @@ def test_protocol_cores_do_no_io(path: Path | None):
     assert not {n.split(".")[0] for n in names} & IO_MODULES, f"{path} imports I/O"
 
 
+_ENV_NAMES = {"environ", "getenv", "environb", "putenv"}
+
+
 def test_only_the_cli_reads_environment_variables():
     offenders = []
     for path in modules():
@@ -88,7 +91,13 @@ def test_only_the_cli_reads_environment_variables():
         if top_package(path) == "cli" or rel in ENV_READERS:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb"):
+            # os.environ / os.getenv / os.environb, or importing them from os. (A WSGI
+            # ``self.environ`` is a request's environment, not the process's.)
+            reads_os = isinstance(node, ast.Attribute) and node.attr in _ENV_NAMES and \
+                isinstance(node.value, ast.Name) and node.value.id == "os"
+            imports_os = isinstance(node, ast.ImportFrom) and node.module == "os" and \
+                bool({alias.name for alias in node.names} & _ENV_NAMES)
+            if reads_os or imports_os:
                 offenders.append(f"{rel}:{node.lineno}")
     assert not offenders, f"environment read outside cli/: {offenders}"
 

@@ -10,12 +10,13 @@ blocking call (one deadline per call, however many ``recv`` it takes), and
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import struct
 import time
 from collections.abc import Iterator
-from typing import Final
+from typing import BinaryIO, Final
 
 from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS, Limits, Timeouts
 from wirekit.errors import IncompleteRead, LocalProtocolError, Timeout
@@ -127,6 +128,33 @@ class Stream:
         except OSError as exc:
             raise translate(exc, "send", seconds) from exc
         self.bytes_sent += len(data)
+
+    def sendfile(self, file: BinaryIO, offset: int, count: int,
+                 timeout: TimeoutArg = DEFAULT) -> int:
+        """Send ``count`` bytes of ``file`` from ``offset``: the kernel copies them straight
+        from the page cache (``sendfile(2)``) on plain sockets; TLS reads and sends blocks.
+        Returns the bytes sent, fewer only if the file is shorter than promised."""
+        seconds = self.timeouts.write if timeout is DEFAULT else timeout
+        if seconds != self._snd_armed:
+            self._arm(socket.SO_SNDTIMEO, seconds)
+        sent = 0
+        try:
+            if self._kernel_timeouts:
+                out, source = self.socket.fileno(), file.fileno()
+                while sent < count:
+                    done = os.sendfile(out, source, offset + sent, min(count - sent, 1 << 30))
+                    if done == 0:
+                        break  # the file ended early
+                    sent += done
+            else:
+                sent = self.socket.sendfile(file, offset, count) or 0
+        except BlockingIOError:
+            raise Timeout("send", seconds) from None
+        except OSError as exc:
+            raise translate(exc, "send", seconds) from exc
+        finally:
+            self.bytes_sent += sent
+        return sent
 
     # -- reading --------------------------------------------------------------------------
     def recv(self, max_bytes: int = _RECV_SIZE, timeout: TimeoutArg = DEFAULT) -> bytes:

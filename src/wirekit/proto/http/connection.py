@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Collection, Iterable
-from typing import Final
+from typing import Any, Final
 
 from wirekit.config import DEFAULT_LIMITS, Limits
 from wirekit.errors import ConfigError, LimitExceeded, LocalProtocolError, RemoteProtocolError
@@ -96,8 +96,8 @@ class Connection:
 
     __slots__ = (
         "_buf", "_client_waiting_100", "_cstate", "_eof", "_fields", "_finder", "_framing",
-        "_limits", "_max_body", "_methods", "_reader", "_request_method", "_require_host",
-        "_server_header", "_writer", "our_role", "their_http_version", "their_role",
+        "_last_head", "_limits", "_max_body", "_methods", "_reader", "_request_method",
+        "_require_host", "_server_header", "_writer", "our_role", "their_http_version", "their_role",
     )  # fmt: skip
 
     def __init__(
@@ -133,6 +133,9 @@ class Connection:
         self._writer: BodyWriter | None = None
         self._request_method: str | None = None
         self._client_waiting_100 = False
+        # The last request's line, fields, (method, target, minor), headers and framing: a
+        # keep-alive client repeating itself byte for byte is not parsed twice.
+        self._last_head: tuple[Any, ...] | None = None
 
     # -- state ------------------------------------------------------------------------------
 
@@ -164,6 +167,28 @@ class Connection:
     def they_are_waiting_for_100_continue(self) -> bool:
         """The peer is a client waiting for ``100 Continue`` (see above)."""
         return self.their_role is Role.CLIENT and self._client_waiting_100
+
+    @property
+    def needs_data(self) -> bool:
+        """Nothing is buffered and the peer has not closed: ``next_event`` would say
+        ``NEED_DATA`` (a cheap check before calling it)."""
+        return not self._buf and not self._eof
+
+    @property
+    def their_content_length(self) -> int | None:
+        """The length of the content of the message being received: 0 when it has none,
+        None when it is chunked or runs until the connection closes."""
+        framing = self._framing
+        if framing is None or framing.kind is BodyKind.NONE:
+            return 0
+        return framing.length if framing.kind is BodyKind.LENGTH else None
+
+    @property
+    def content_remaining(self) -> int | None:
+        """Bytes of content still owed by the message we are sending, when its length was
+        announced (``Content-Length``); None for chunked or close-delimited content."""
+        writer = self._writer
+        return writer.remaining if type(writer) is LengthWriter else None
 
     @property
     def partial_head(self) -> bool:
@@ -246,18 +271,27 @@ class Connection:
         return self._response_from(line, section)
 
     def _request_from(self, line: bytes, section: bytes) -> Request:
-        method, target, major, minor = parse_request_line(line)
-        if major != 1:  # RFC 9110 §15.6.6: wirekit speaks HTTP/1.x only
-            raise RemoteProtocolError(f"HTTP/{major}.{minor} is not supported", status=505)
-        if self._methods is not None and method not in self._methods:
-            raise RemoteProtocolError(f"method {method!r} is not implemented", status=501)
+        last = self._last_head
+        if last is not None and last[0] == line:
+            method, target, minor = last[2]
+        else:
+            method, target, major, minor = parse_request_line(line)
+            if major != 1:  # RFC 9110 §15.6.6: wirekit speaks HTTP/1.x only
+                raise RemoteProtocolError(f"HTTP/{major}.{minor} is not supported", status=505)
+            if self._methods is not None and method not in self._methods:
+                raise RemoteProtocolError(f"method {method!r} is not implemented", status=501)
+            last = None
         fields, found = self._fields.parse(section, WATCHED_FIELDS)
-        self._framing = request_framing(
-            method, minor, found, max_body=self._max_body, require_host=self._require_host
-        )
-        return trusted_request(
-            method, target, Headers._trusted(fields), _VERSIONS.get(minor, "1.1")
-        )
+        if last is not None and last[1] is fields:
+            headers, framing = last[3], last[4]
+        else:
+            framing = request_framing(
+                method, minor, found, max_body=self._max_body, require_host=self._require_host
+            )
+            headers = Headers._trusted(fields)
+            self._last_head = (bytes(line), fields, (method, target, minor), headers, framing)
+        self._framing = framing
+        return trusted_request(method, target, headers, _VERSIONS.get(minor, "1.1"))
 
     def _response_from(self, line: bytes, section: bytes) -> Response | InformationalResponse:
         status, reason, major, minor = parse_status_line(line)
@@ -387,6 +421,18 @@ class Connection:
         if self.our_role is Role.CLIENT:
             self._client_waiting_100 = False
         return writer.data(data)
+
+    def content_sent(self, count: int) -> None:
+        """Account for ``count`` bytes of content the caller sent itself (``sendfile(2)``
+        straight from a file), so the announced length is still checked at the end."""
+        writer = self._writer
+        if type(writer) is not LengthWriter or self._cstate.states[self.our_role] \
+                is not State.SEND_BODY:
+            raise LocalProtocolError("content_sent() needs content framed by Content-Length")
+        if count > writer.remaining:
+            raise LocalProtocolError(
+                f"{count} bytes sent with only {writer.remaining} left of the Content-Length")
+        writer.remaining -= count
 
     def send_end_of_message(self, trailers: Iterable[tuple[str, str]] = ()) -> bytes:
         """End the message being sent (the last chunk and trailers when chunked)."""

@@ -219,9 +219,13 @@ class FieldSectionParser:
     §5.1), never other whitespace; text is latin-1, so obs-text survives unchanged.
     """
 
-    __slots__ = ("_llhttp", "_max_count", "_max_field", "_validator")
+    __slots__ = ("_last", "_last_section", "_llhttp", "_max_count", "_max_field", "_validator")
 
     def __init__(self, limits: Limits) -> None:
+        # The last section parsed and its result: on a keep-alive connection a client usually
+        # sends the same fields byte for byte, and the same bytes always parse the same way.
+        self._last_section: bytes | None = None
+        self._last: tuple[Fields, Found] = ([], {})
         self._validator = _Validator()
         self._llhttp: httptools.HttpRequestParser | None = None
         self._max_count = limits.max_header_count
@@ -229,7 +233,11 @@ class FieldSectionParser:
 
     def parse(self, section: bytes, watched: frozenset[str]) -> tuple[Fields, Found]:
         """Parse ``section`` (field lines each ending CRLF, then CRLF); also return the values
-        of the ``watched`` fields (lower-case names) for the framing rules."""
+        of the ``watched`` fields (lower-case names) for the framing rules.
+
+        The result is shared when the same section repeats: callers must not modify it."""
+        if section == self._last_section:
+            return self._last
         if section == b"\r\n":
             return [], {}
         self._validate(section)
@@ -255,6 +263,7 @@ class FieldSectionParser:
             if name.lower() in watched:
                 found.setdefault(name.lower(), []).append(value)
             append((name, value))
+        self._last_section, self._last = bytes(section), (fields, found)
         return fields, found
 
     def _validate(self, section: bytes) -> None:

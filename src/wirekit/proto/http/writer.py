@@ -283,6 +283,14 @@ def _collect(
     return parts, managed
 
 
+# Recent response heads: an application answers with the same status and fields again and
+# again, and the same inputs always give the same checked bytes. Key: every input of
+# _build_response_head; value: the head, the Date it carries, its writer, keep-alive. A new
+# second rebuilds a head once. Cleared when full, so it stays small whatever apps send.
+_HEADS: dict[tuple[object, ...], tuple[bytes, str | None, object, bool]] = {}
+_HEADS_MAX: Final = 512
+
+
 def response_head(
     status: int, reason: str, raw_fields: Iterable[tuple[object, object]], *,
     request_method: str | None, peer_minor: int, keep_alive: bool, body_length: int | None,
@@ -292,6 +300,37 @@ def response_head(
 
     ``body_length`` is the content length when the whole content is known now, else None.
     """
+    try:
+        key: tuple[object, ...] | None = (
+            status, reason, tuple(raw_fields), request_method == "HEAD", peer_minor,
+            keep_alive, body_length, server, date is None,
+        )  # fmt: skip
+        memo = _HEADS.get(key)  # type: ignore[arg-type]
+    except TypeError:  # unhashable fields (lists as pairs): no memo, same result
+        key = memo = None
+    if memo is not None and memo[1] == date:
+        head, _, writer, persistent = memo
+        if type(writer) is int:
+            writer = LengthWriter(writer)
+        return OutgoingHead(head, writer, persistent)  # type: ignore[arg-type]
+    out = _build_response_head(
+        status, reason, raw_fields if key is None else key[2], request_method=request_method,
+        peer_minor=peer_minor, keep_alive=keep_alive, body_length=body_length, date=date,
+        server=server)  # type: ignore[arg-type]  # fmt: skip
+    if key is not None:
+        if len(_HEADS) >= _HEADS_MAX:
+            _HEADS.clear()
+        writer = out.writer
+        _HEADS[key] = (out.head, date, writer.remaining if type(writer) is LengthWriter
+                       else writer, out.keep_alive)  # fmt: skip
+    return out
+
+
+def _build_response_head(
+    status: int, reason: str, raw_fields: Iterable[tuple[object, object]], *,
+    request_method: str | None, peer_minor: int, keep_alive: bool, body_length: int | None,
+    date: str | None, server: str | None,
+) -> OutgoingHead:  # fmt: skip
     no_content_fields = status < 200 or status == 204  # CL/TE MUST NOT be sent (§8.6, §6.1)
     fields, managed = _collect(raw_fields, framing_allowed=not no_content_fields)
     start = None if reason else _STATUS_LINES.get(status)

@@ -175,6 +175,10 @@ class Async(Mode):
         self.max_connections = max_connections
         self.use_uvloop = use_uvloop
 
+    def check_handler(self, handler: type[Any]) -> None:
+        if getattr(handler, "protocol_factory", None) is None:
+            super().check_handler(handler)
+
     @classmethod
     def sized(cls, workers: int | None) -> Async:
         return cls() if workers is None else cls(max_connections=workers)
@@ -294,9 +298,13 @@ class _Run:
     async def _connect(self, sock: socket.socket, client: Address) -> None:
         loop = asyncio.get_running_loop()
         server = self.server
+        factory = getattr(server.handler, "protocol_factory", None)
+        if factory is None and issubclass(server.handler, FramedHandler):
+            factory = FramedProtocol
+        protocol: Any = None
         try:
-            if issubclass(server.handler, FramedHandler):
-                protocol: Any = FramedProtocol(server, client, self._done)
+            if factory is not None:
+                protocol = factory(server, client, self._done)
                 self.connections.add(protocol)
                 await loop.connect_accepted_socket(
                     lambda: protocol, sock, ssl=server.tls,
@@ -310,7 +318,7 @@ class _Run:
         except Exception as exc:
             logger.info("%s %s", client, outcome_of(exc)[0])
             sock.close()
-            if issubclass(server.handler, FramedHandler):
+            if factory is not None:
                 self.connections.discard(protocol)  # never connected: no connection_lost
             self.slots.release()
 
@@ -341,7 +349,7 @@ class _Run:
         """Idle framed connections close now; the rest close after their current message.
         Everything gets the grace period to finish, then is aborted."""
         for connection in list(self.connections):
-            if isinstance(connection, FramedProtocol):
+            if hasattr(connection, "close_when_idle"):
                 connection.close_when_idle()
         loop = asyncio.get_running_loop()
         grace = self.server.timeouts.shutdown_grace

@@ -1,0 +1,10 @@
+"""The HTTP server: WSGI applications and course-style handler classes over HTTP/1.1.
+
+See ``docs/http-server.md``. The protocol itself is :mod:`wirekit.proto.http`; serving
+(concurrency, limits, shutdown) is :mod:`wirekit.server`.
+"""
+
+from wirekit.http.server.files import FileWrapper
+from wirekit.http.server.server import HTTPServer, WSGIApp
+
+__all__ = ["FileWrapper", "HTTPServer", "WSGIApp"]
