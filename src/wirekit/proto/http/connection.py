@@ -97,7 +97,8 @@ class Connection:
     __slots__ = (
         "_buf", "_client_waiting_100", "_cstate", "_eof", "_fields", "_finder", "_framing",
         "_last_head", "_limits", "_max_body", "_methods", "_reader", "_request_method",
-        "_require_host", "_server_header", "_writer", "our_role", "their_http_version", "their_role",
+        "_require_host", "_server_header", "_writer", "our_role", "their_http_version",
+        "their_role",
     )  # fmt: skip
 
     def __init__(
