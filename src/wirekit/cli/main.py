@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "connect": ("wirekit.cli.connect", "Talk to a TCP/UDP/TLS/Unix server by hand (telnet)."),
     "connections": ("wirekit.cli.connections", "List sockets and their processes (netstat)."),
     "echo": ("wirekit.cli.echo", "Run an echo server (TCP, UDP or Unix; any concurrency)."),
+    "serve": ("wirekit.cli.serve", "Serve HTTP: the demo site, a directory (+CGI) or a WSGI app."),
     "time": ("wirekit.cli.time", "Run the course's time server (sends the time, closes)."),
 }
 

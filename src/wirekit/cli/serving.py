@@ -51,11 +51,18 @@ SERVER_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
 ]
 
 
-def server_options(default_port: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def server_options(default_port: int, exclude: tuple[str, ...] = (),
+                   overrides: dict[str, dict[str, Any]] | None = None,
+                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the shared options to a command (minus ``exclude``; ``overrides`` replaces the
+    settings of an option, keyed by its first name)."""
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         for names, settings in reversed(SERVER_OPTIONS):
-            text = settings["help"].format(port=default_port)
-            fn = click.option(*names, **{**settings, "help": text})(fn)
+            if names[0] in exclude:
+                continue
+            merged = {**settings, **(overrides or {}).get(names[0], {})}
+            text = merged["help"].format(port=default_port)
+            fn = click.option(*names, **{**merged, "help": text})(fn)
         return fn
 
     return decorate

@@ -5,6 +5,7 @@ See ``docs/http-server.md``. The protocol itself is :mod:`wirekit.proto.http`; s
 """
 
 from wirekit.http.server.files import FileWrapper
+from wirekit.http.server.handlers import RequestHandler, handler_app
 from wirekit.http.server.server import HTTPServer, WSGIApp
 
-__all__ = ["FileWrapper", "HTTPServer", "WSGIApp"]
+__all__ = ["FileWrapper", "HTTPServer", "RequestHandler", "WSGIApp", "handler_app"]

@@ -130,7 +130,8 @@ class EnvironTemplate:
         environ["RAW_URI"] = environ["REQUEST_URI"] = target
         environ["SERVER_PROTOCOL"] = "HTTP/" + request.http_version
         environ["wsgi.input"] = body
-        if content_length is not None:
+        environ["wirekit.headers"] = request.headers  # the fields as received, names kept
+        if content_length:  # absent without content (PEP 3333 allows it; apps use `or 0`)
             environ["CONTENT_LENGTH"] = str(content_length)
         if _FORWARDED.intersection(environ):
             _apply_forwarded(environ)

@@ -27,6 +27,7 @@ from wirekit.errors import ConfigError
 from wirekit.http.server.blocking import HTTPHandler
 from wirekit.http.server.environ import EnvironTemplate
 from wirekit.http.server.files import FileWrapper
+from wirekit.http.server.handlers import RequestHandler, handler_app
 from wirekit.net.address import AddressLike
 from wirekit.server import Prefork, Server, Sync
 from wirekit.server.modes import Mode, make_mode
@@ -37,7 +38,7 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class HTTPServer(Server):
-    """Serve ``app`` (a WSGI callable) on ``address``.
+    """Serve ``app`` (a WSGI callable, or a :class:`RequestHandler` subclass) on ``address``.
 
     ``script_name`` mounts the application under a path prefix (PEP 3333 ``SCRIPT_NAME``);
     ``access_log`` writes one Common Log Format line per request to the
@@ -62,6 +63,8 @@ class HTTPServer(Server):
         forwarded_allow_ips: Iterable[str] = (),
         **server_options: Any,
     ) -> None:
+        if isinstance(app, type) and issubclass(app, RequestHandler):
+            app = handler_app(app)  # a course-style handler class with do_GET...
         if not callable(app):
             raise ConfigError(f"the application must be a WSGI callable, got {app!r}")
         if script_name and not script_name.startswith("/"):

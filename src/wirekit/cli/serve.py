@@ -1,0 +1,188 @@
+"""``wirekit serve``: the HTTP server. The demo site, a directory (with CGI), or a WSGI app."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from wirekit.cli.serving import listen_address, server_options
+from wirekit.config import DEFAULT_TIMEOUTS
+from wirekit.errors import ConfigError, WirekitError
+from wirekit.server.modes import Async, Fork, Mode, Prefork, Sync, Threads
+
+DEFAULT_PORT = 8000
+
+HTTP_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--wsgi",), {"metavar": "MODULE:APP",
+                   "help": "Serve this WSGI application (e.g. myapp:app; the current "
+                           "directory is importable) instead of files."}),
+    (("--cgi",), {"is_flag": True,
+                  "help": "Run executables under DIR/cgi-bin/ as CGI scripts (RFC 3875)."}),
+    (("--cgi-dir",), {"default": "/cgi-bin", "show_default": True, "metavar": "URLPATH",
+                      "help": "Where CGI scripts live, as a URL path under DIR."}),
+    (("--follow-symlinks",), {"is_flag": True,
+                              "help": "Serve symlinks that point outside DIR."}),
+    (("--show-hidden",), {"is_flag": True, "help": "Serve and list dotfiles."}),
+    (("--threads", "-t"), {"type": click.IntRange(min=1), "metavar": "T",
+                           "help": "Threads per process for the threads mode [default: 32]."}),
+    (("--certfile",), {"type": click.Path(exists=True, dir_okay=False), "metavar": "PEM",
+                       "help": "Serve HTTPS with this certificate (chain)."}),
+    (("--keyfile",), {"type": click.Path(exists=True, dir_okay=False), "metavar": "PEM",
+                      "help": "The certificate's private key, if not in --certfile."}),
+    (("--script-name",), {"default": "", "metavar": "PATH",
+                          "help": "Mount the application under this URL prefix."}),
+    (("--forwarded-allow-ips",), {"multiple": True, "metavar": "CIDR",
+                                  "help": "Proxies whose X-Forwarded-For/-Proto are "
+                                          "believed (repeatable; 'unix' for a Unix "
+                                          "socket)."}),
+    (("--access-log/--no-access-log",), {"default": True, "show_default": True,
+                                          "help": "One Common Log Format line per request "
+                                                  "on stderr."}),
+]
+
+
+def http_options(fn: Any) -> Any:
+    for names, settings in reversed(HTTP_OPTIONS):
+        fn = click.option(*names, **settings)(fn)
+    return fn
+
+
+@click.command(epilog="""\b
+Examples:
+  wirekit serve                          # the demo site on http://127.0.0.1:8000/
+  wirekit serve ./public                 # static files (listing, ranges, 304s)
+  wirekit serve ./site --cgi             # ... and CGI scripts in ./site/cgi-bin/
+  wirekit serve --wsgi myapp:app         # a WSGI application (Flask, Django, ...)
+  wirekit serve --wsgi myapp:app -c async -w 2   # 2 processes, each an event loop
+  wirekit serve ./public --certfile cert.pem --keyfile key.pem   # HTTPS
+""")
+@click.argument("directory", required=False, type=click.Path(file_okay=False), metavar="[DIR]")
+@http_options
+@server_options(DEFAULT_PORT, exclude=("--udp",), overrides={"--workers": {
+    "help": "Worker processes (prefork); each runs the --concurrency mode."},
+    "--log-level": {"default": "warning"}})
+def command(directory: str | None, **options: Any) -> None:
+    """Serve HTTP: the embedded demo site, a directory, or a WSGI application.
+
+    With no DIR and no --wsgi, serves the demo site, where every topic of wirekit can be
+    tried from a browser. Stops cleanly on Ctrl-C or SIGTERM (requests in progress finish).
+    """
+    logging.basicConfig(level=options["log_level"].upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    if options["access_log"]:
+        access = logging.getLogger("wirekit.http.access")
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access.addHandler(handler)
+        access.setLevel(logging.INFO)
+        access.propagate = False
+    app, what = _application(directory, options)
+    _serve(app, what, options)
+
+
+def _application(directory: str | None, options: dict[str, Any]) -> tuple[Any, str]:
+    if options["wsgi"]:
+        if directory is not None or options["cgi"]:
+            raise click.UsageError("--wsgi serves an application; DIR and --cgi serve files")
+        return load_wsgi_app(options["wsgi"]), options["wsgi"]
+    if directory is None:
+        if options["cgi"]:
+            raise click.UsageError("--cgi needs a DIR whose cgi-bin/ holds the scripts")
+        from wirekit.demo import make_demo_app
+
+        return make_demo_app(), "the demo site"
+    root = Path(directory)
+    if not root.is_dir():
+        raise click.BadParameter(f"{directory} is not a directory", param_hint="DIR")
+    from wirekit.http.static import StaticFiles
+
+    files = StaticFiles(root, follow_symlinks=options["follow_symlinks"],
+                        show_hidden=options["show_hidden"])
+    if not options["cgi"]:
+        return files, str(root)
+    from wirekit.http.cgi import CGIApp
+    from wirekit.http.mount import Mount
+
+    cgi_dir = "/" + options["cgi_dir"].strip("/")
+    cgi = CGIApp(root, cgi_dir=cgi_dir)
+    return Mount({cgi_dir: cgi, "": files}), f"{root} with CGI under {cgi_dir}/"
+
+
+def load_wsgi_app(spec: str) -> Any:
+    """``module:attribute`` -> the object, with errors a user can act on (exit 2)."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise click.BadParameter(f"{spec!r}: expected MODULE:APP, e.g. myapp:app",
+                                 param_hint="--wsgi")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise click.BadParameter(f"cannot import {module_name!r}: {exc}",
+                                 param_hint="--wsgi") from None
+    app = module
+    for part in attribute.split("."):
+        app = getattr(app, part, None)
+        if app is None:
+            raise click.BadParameter(f"module {module_name!r} has no {attribute!r}",
+                                     param_hint="--wsgi")
+    if not callable(app):
+        raise click.BadParameter(f"{spec} is not callable", param_hint="--wsgi")
+    return app
+
+
+def choose_mode(concurrency: str, workers: int | None, threads: int | None) -> Mode:
+    """gunicorn's vocabulary: --workers processes, each running --concurrency."""
+    inner: dict[str, Any] = {"sync": Sync, "async": Async, "fork": Fork,
+                             "threads": lambda: Threads(max_workers=threads or 32),
+                             "prefork": lambda: Threads(max_workers=threads or 32)}
+    mode = inner[concurrency]()
+    if concurrency == "prefork":
+        return Prefork(workers=workers or 2, worker_mode=mode)
+    if workers is not None and workers > 1:
+        if concurrency == "fork":
+            raise click.UsageError("--workers with --concurrency fork: use prefork")
+        return Prefork(workers=workers, worker_mode=mode)
+    return mode
+
+
+def _serve(app: Any, what: str, options: dict[str, Any]) -> None:
+    from wirekit.http.server import HTTPServer
+    from wirekit.net.tls import server_context
+
+    address = listen_address(options["bind"], options["port"], options["unix"], DEFAULT_PORT)
+    tls = None
+    if options["certfile"]:
+        try:
+            tls = server_context(options["certfile"], options["keyfile"])
+        except (OSError, WirekitError) as exc:
+            raise click.BadParameter(f"cannot load the certificate: {exc}",
+                                     param_hint="--certfile") from None
+    elif options["keyfile"]:
+        raise click.UsageError("--keyfile needs --certfile")
+    timeouts = dataclasses.replace(DEFAULT_TIMEOUTS, idle=options["idle_timeout"])
+    mode = choose_mode(options["concurrency"], options["workers"], options["threads"])
+    try:
+        server = HTTPServer(app, address, concurrency=mode, tls=tls, timeouts=timeouts,
+                            allow=options["allow"], deny=options["deny"],
+                            reuse_port=options["reuse_port"],
+                            script_name=options["script_name"],
+                            access_log=options["access_log"],
+                            forwarded_allow_ips=options["forwarded_allow_ips"])
+    except (ConfigError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+
+    def announce() -> None:
+        click.echo(f"wirekit serve: {what} on {server.url}/ ({server.mode}); "
+                   "stop with Ctrl-C")
+        sys.stdout.flush()
+
+    server.serve_forever(ready=announce)

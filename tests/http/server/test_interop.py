@@ -1,0 +1,201 @@
+"""Real peers: curl and the stdlib clients against the server; Flask and handler classes on
+it; HTTPS with a test CA; ``wirekit serve`` as a process, prefork workers included."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from wirekit.http.server import RequestHandler
+
+from .conftest import hello_app
+
+CURL = "/usr/bin/curl"
+needs_curl = pytest.mark.skipif(not os.path.exists(CURL), reason="curl is not installed")
+
+
+def curl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CURL, "-sS", "--max-time", "10", *args], capture_output=True,
+                          text=True, timeout=20, check=False)
+
+
+@needs_curl
+def test_curl_keep_alive_chunked_upload_and_head(http_server, mode):
+    def app(environ, start_response):
+        data = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"%s %d" % (environ["REQUEST_METHOD"].encode(), len(data))]
+
+    server = http_server(app, mode)
+    result = curl("-v", server.url + "/a", server.url + "/b")  # one connection, two requests
+    assert result.stdout == "GET 0GET 0"
+    assert "Re-using existing connection" in result.stderr or "Reusing" in result.stderr
+    result = curl("-H", "Transfer-Encoding: chunked", "--data-binary", "@-", server.url)
+    assert result.stdout == "POST 0"  # curl sends nothing from an empty stdin
+    result = curl("-T", "-", "-H", "Transfer-Encoding: chunked", server.url)
+    assert result.stdout == "PUT 0"
+    result = curl("-I", server.url)
+    assert result.stdout.startswith("HTTP/1.1 200 OK") and "content-length: 6" in \
+        result.stdout.lower()
+
+
+@needs_curl
+def test_curl_posts_a_form_and_a_large_body(http_server, mode, tmp_path):
+    def app(environ, start_response):
+        data = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"%d %s" % (len(data), environ.get("CONTENT_TYPE", "").encode())]
+
+    server = http_server(app, mode)
+    assert curl("-d", "name=Ada&email=ada@example.org", server.url).stdout == \
+        "30 application/x-www-form-urlencoded"
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(3 << 20))
+    assert curl("--data-binary", f"@{big}", "-H", "Content-Type: application/octet-stream",
+                server.url).stdout == f"{3 << 20} application/octet-stream"
+
+
+def test_a_flask_application_runs_unchanged(http_server, mode):
+    flask = pytest.importorskip("flask")
+    app = flask.Flask("shop")
+
+    @app.get("/items/<int:item>")
+    def item(item: int):
+        return {"item": item, "q": flask.request.args.get("q")}
+
+    @app.post("/items")
+    def create():
+        return {"created": flask.request.get_json()["name"]}, 201
+
+    @app.get("/stream")
+    def stream():
+        return flask.Response((f"{i}\n" for i in range(3)), mimetype="text/plain")
+
+    server = http_server(app, mode)
+    with urllib.request.urlopen(server.url + "/items/7?q=red") as response:
+        assert json.load(response) == {"item": 7, "q": "red"}
+    request = urllib.request.Request(server.url + "/items", data=b'{"name": "lamp"}',
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 201 and json.load(response) == {"created": "lamp"}
+    with urllib.request.urlopen(server.url + "/stream") as response:
+        assert response.read() == b"0\n1\n2\n"
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(server.url + "/missing")
+    assert caught.value.code == 404
+
+
+class Greeter(RequestHandler):
+    """The course's handler class (4-50), unchanged in shape."""
+
+    def do_GET(self):
+        body = f"Hello {self.path} from {self.client_address[0]}\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        data = self.rfile.read(int(self.headers["Content-Length"]))
+        if not data:
+            self.send_error(400, "Empty", "send <something>")
+            return
+        self.send_response(201)
+        self.end_headers()
+        self.wfile.write(data[::-1])
+
+
+def test_handler_classes_do_get_and_do_post(http_server, mode):
+    server = http_server(Greeter, mode)
+    with urllib.request.urlopen(server.url + "/x?y=1") as response:
+        assert response.read() == b"Hello /x?y=1 from 127.0.0.1\n"
+    with urllib.request.urlopen(server.url, data=b"abc") as response:
+        assert (response.status, response.read()) == (201, b"cba")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(server.url, data=b"")
+    assert caught.value.code == 400 and b"send &lt;something&gt;" in caught.value.read()
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(urllib.request.Request(server.url, method="DELETE"))
+    assert caught.value.code == 501
+
+
+def test_https_with_a_test_ca(http_server, mode):
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    server = http_server(hello_app, mode, tls=context)
+    assert server.url.startswith("https://")
+    client = ssl.create_default_context()
+    ca.configure_trust(client)
+    with urllib.request.urlopen(server.url + "/", context=client) as response:
+        assert response.read() == b"Hello World\n"
+    with pytest.raises(urllib.error.URLError):  # not trusted without the CA
+        urllib.request.urlopen(server.url + "/", context=ssl.create_default_context())
+
+
+APP_MODULE = '''
+import os
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"pid %d" % os.getpid()]
+'''
+
+
+def start_serve(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    (tmp_path / "served_app.py").write_text(APP_MODULE)
+    proc = subprocess.Popen([sys.executable, "-m", "wirekit", "serve", "--port", "0", *args],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line: list[bytes] = []
+    reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(20)
+    if not line or b" on http" not in line[0]:
+        proc.kill()
+        raise AssertionError(f"did not start: {proc.stderr.read().decode()[-2000:]}")
+    url = line[0].decode().split(" on ", 1)[1].split("/ ", 1)[0]
+    return proc, url
+
+
+@pytest.mark.parametrize("concurrency", ["threads", "async"])
+def test_wirekit_serve_wsgi_with_two_worker_processes(tmp_path, concurrency):
+    proc, url = start_serve(tmp_path, "--wsgi", "served_app:app", "-w", "2", "-c", concurrency)
+    try:
+        pids = set()
+        for _ in range(40):
+            request = urllib.request.Request(url + "/", headers={"Connection": "close"})
+            with urllib.request.urlopen(request, timeout=5) as response:
+                pids.add(response.read())
+        assert all(p.startswith(b"pid ") for p in pids) and len(pids) >= 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    log = proc.stderr.read().decode()
+    assert '"GET / HTTP/1.1" 200' in log  # the access log, on by default for the command
+    assert "Traceback" not in log
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--wsgi", "nosuchmodule:app"], "cannot import 'nosuchmodule'"),
+    (["--wsgi", "served_app:nothing"], "has no 'nothing'"),
+    (["--wsgi", "served_app"], "expected MODULE:APP"),
+    (["--keyfile", "served_app.py"], "--keyfile needs --certfile"),
+    (["--cgi"], "--cgi needs a DIR"),
+])
+def test_wirekit_serve_usage_errors_exit_2_with_one_line(tmp_path, args, message):
+    (tmp_path / "served_app.py").write_text(APP_MODULE)
+    proc = subprocess.run([sys.executable, "-m", "wirekit", "serve", "--port", "0", *args],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=20, check=False)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
