@@ -97,7 +97,8 @@ def wrk(port: int, seconds: float, close: bool, connections: int) -> float:
     args = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"http://127.0.0.1:{port}/"]
     if close:
         args[1:1] = ["-H", "Connection: close"]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 30).stdout
+    out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 30,
+                         check=False).stdout
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if match is None or errors:
