@@ -27,7 +27,11 @@ RANK = {
 IO_MODULES = {"socket", "ssl", "selectors", "threading", "asyncio", "multiprocessing"}
 # Modules allowed to read the environment besides cli/ (with the reason), e.g. the HTTP
 # client's opt-in proxy settings. Empty until a module needs it.
-ENV_READERS: dict[str, str] = {}
+ENV_READERS: dict[str, str] = {
+    "http/cgienv.py": "a CGI script's environment is its request (RFC 3875)",
+    "http/client/environment.py": "HTTP(S)_PROXY/NO_PROXY, read only when the caller opts in "
+    "(Session(trust_env=True) or proxies='env'); the CLI does",
+}
 
 
 def modules() -> list[Path]:

@@ -108,11 +108,11 @@ def _application(directory: str | None, options: dict[str, Any]) -> tuple[Any, s
     if not options["cgi"]:
         return files, str(root)
     from wirekit.http.cgi import CGIApp
-    from wirekit.http.mount import Mount
 
+    # CGIApp routes first, so no spelling of a script's URL (//cgi-bin/s.py, /x/../cgi-bin/)
+    # can reach the static files and disclose its source (SECURITY.md C01).
     cgi_dir = "/" + options["cgi_dir"].strip("/")
-    cgi = CGIApp(root, cgi_dir=cgi_dir)
-    return Mount({cgi_dir: cgi, "": files}), f"{root} with CGI under {cgi_dir}/"
+    return CGIApp(root, cgi_dir=cgi_dir, fallback=files), f"{root} with CGI under {cgi_dir}/"
 
 
 def load_wsgi_app(spec: str) -> Any:

@@ -232,3 +232,19 @@ def fuzz_server(request):
     server.start()
     yield server
     server.shutdown(timeout=10)
+
+
+@pytest.mark.parametrize(("target", "body", "status"), [
+    ("/?q=" + "x" * 10_000_000, None, 414),
+    ("/", b"x" * 20_000_000, 413),
+])
+def test_a_refused_client_still_reads_its_answer(http_server, mode, target, body, status):
+    """Lingering close: the client is still sending when the server refuses; it must get
+    the 4xx, not a connection reset."""
+    import urllib.error
+    import urllib.request
+
+    server = http_server(hello_app, mode)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(server.url + target, data=body, timeout=10)
+    assert caught.value.code == status

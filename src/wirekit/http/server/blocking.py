@@ -37,6 +37,23 @@ __all__ = ["HTTPHandler"]
 # What is left of a request body the application did not read is discarded, up to this much,
 # to keep the connection; a larger rest costs less to abandon with the connection.
 DRAIN_LIMIT = 256 * 1024
+# How long a refused client may keep sending before the connection is closed under it.
+LINGER_SECONDS = 2.0
+
+
+def linger(stream: Stream) -> None:
+    """After refusing a request, read and drop what the client is still sending for a
+    moment before closing: closing with unread bytes makes the kernel send a reset, and the
+    client would see "connection reset" instead of our 413/414 (Apache's lingering close)."""
+    if stream.is_tls:
+        return  # no half-close under TLS; the response was sent, close now
+    try:
+        stream.shutdown("write")
+        deadline = time.monotonic() + LINGER_SECONDS
+        while (left := deadline - time.monotonic()) > 0 and stream.recv(65536, timeout=left):
+            pass
+    except Exception:
+        return  # reset, timeout, anything: the connection is being closed anyway
 
 
 class _StreamOutput:
@@ -105,6 +122,7 @@ class HTTPHandler(StreamHandler):
                 event = conn.next_event()
             except (RemoteProtocolError, LimitExceeded) as exc:
                 refuse(conn, stream.sendall, exc.status, f"{exc}\n")  # type: ignore[attr-defined]
+                linger(stream)
                 return None
             if type(event) is Request:
                 return event

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from wirekit.errors import ConnectionClosed, LimitExceeded, RemoteProtocolError, Timeout
+from wirekit.http.server.blocking import LINGER_SECONDS
 from wirekit.http.server.body import EMPTY_BODY, StreamedBody
 from wirekit.http.server.exchange import Exchange, logger
 from wirekit.http.server.responses import log_exchange, refuse
@@ -85,6 +86,7 @@ class HTTPProtocol(asyncio.Protocol):
         self.can_write = threading.Event()
         self.can_write.set()
         self.closing = False
+        self.lingering = False
         self.idle = False  # the last exchange ended with nothing buffered
         self.stop_when_idle = False
         self.pending: tuple[Request, list[bytes]] | None = None  # collecting a small body
@@ -103,6 +105,8 @@ class HTTPProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.bytes_in += len(data)
+        if self.lingering:
+            return  # refused: what the client still sends is dropped until it stops
         if self.busy:
             self.inbox.put(data)
             self.inbox_size += len(data)
@@ -114,6 +118,8 @@ class HTTPProtocol(asyncio.Protocol):
         self._process()
 
     def eof_received(self) -> bool:
+        if self.lingering:
+            return False  # the client is done too: close
         if self.busy:
             self.inbox.put(b"")
             return True  # keep our side open: the worker thread still answers
@@ -338,8 +344,17 @@ class HTTPProtocol(asyncio.Protocol):
 
     # -- ending -----------------------------------------------------------------------------
     def _refuse(self, status: int, text: str) -> None:
+        """Answer with an error, then close once the client stops sending (lingering close:
+        see ``blocking.linger``)."""
         refuse(self.conn, self._write, status, text)
-        self.close()
+        transport = self.transport
+        if transport is None or self.closing or not transport.can_write_eof() or \
+                transport.get_extra_info("sslcontext") is not None:
+            self.close()
+            return
+        self.closing = self.lingering = True
+        transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.close)
 
     def _on_timer(self) -> None:
         now = self.loop.time()
@@ -364,7 +379,7 @@ class HTTPProtocol(asyncio.Protocol):
 
     def close(self) -> None:
         self.closing = True
-        if self.transport is not None:
+        if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
 
     def abort(self) -> None:

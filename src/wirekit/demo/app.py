@@ -1,0 +1,46 @@
+"""``make_demo_app()``: the site ``wirekit serve`` shows when it is given nothing to serve.
+
+One WSGI application built from wirekit's parts, each answering the URLs of one course topic::
+
+    /hello, /hello/...        hello_app, the course's WSGI application (Mount)
+    /upload                   upload_app: multipart form parsing (wirekit.http.forms)
+    /cgi-bin/subscribe.py     a CGI script (CGIApp) reading its form with parse_cgi_form()
+    everything else           the files under site/ (StaticFiles): pages, CSS, a listing
+
+The site's files are package data (``wirekit/demo/site``), so the demo works from an installed
+wheel with nothing else on disk.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from wirekit.demo.hello import hello_app
+from wirekit.demo.upload import upload_app
+from wirekit.http.cgi import CGIApp
+from wirekit.http.mount import Mount
+from wirekit.http.static import StaticFiles
+
+__all__ = ["SITE", "make_demo_app"]
+
+#: The demo's document root: HTML, CSS, the ``files/`` directory and ``cgi-bin/``.
+SITE = Path(__file__).resolve().parent / "site"
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def make_demo_app(*, cgi_timeout: float = 10.0) -> WSGIApp:
+    """Build the demo site as one WSGI application (mountable anywhere: links are relative).
+
+    ``cgi_timeout`` bounds each run of the subscribe script, in seconds.
+    """
+    files = StaticFiles(SITE)
+    # CGI owns /cgi-bin/ (a script is only ever run, never sent as a file); every other path
+    # falls through to the static files. The script runs with this interpreter, so it
+    # imports this very wirekit.
+    cgi = CGIApp(SITE, interpreters={".py": sys.executable}, timeout=cgi_timeout,
+                 fallback=files)
+    return Mount({"/hello": hello_app, "/upload": upload_app, "": cgi})

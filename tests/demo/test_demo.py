@@ -1,0 +1,274 @@
+"""The embedded demo site, driven by real clients over loopback (urllib, curl, the CLI).
+
+Every link on the home page must resolve, every command it suggests must exist, the subscribe
+form must go through the CGI script with its values escaped, and an upload must come back with
+the right SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from wirekit.demo import SITE, make_demo_app
+from wirekit.testing import serve_wsgi
+
+from ..http.static_support import curl, raw_request
+
+VOID = {"meta", "link", "input", "br", "img", "hr"}
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    with serve_wsgi(make_demo_app()) as base:
+        yield base
+
+
+def fetch(url: str, data: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    try:
+        with urllib.request.urlopen(url, data=data, timeout=20) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, dict(error.headers), error.read()
+
+
+class Page(HTMLParser):
+    """Collects links and forms, and checks that elements nest and close properly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.actions: list[tuple[str, str]] = []
+        self.pre: list[str] = []
+        self.stack: list[str] = []
+        self.doctype = False
+        self._in_pre = False
+
+    def handle_decl(self, decl: str) -> None:
+        self.doctype = decl.lower() == "doctype html"
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag in ("a", "link") and "href" in attributes:
+            self.links.append(attributes["href"])
+        if tag == "form":
+            self.actions.append((attributes["action"], attributes.get("method", "GET")))
+        if tag == "pre":
+            self._in_pre = True
+            self.pre.append("")
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes {self.stack[-1:]}"
+        self.stack.pop()
+        if tag == "pre":
+            self._in_pre = False
+
+    def handle_data(self, data):
+        if self._in_pre:
+            self.pre[-1] += data
+
+    def check(self) -> Page:
+        self.close()
+        assert self.doctype, "missing <!DOCTYPE html>"
+        assert not self.stack, f"unclosed elements: {self.stack}"
+        return self
+
+
+def parse_page(body: bytes) -> Page:
+    page = Page()
+    page.feed(body.decode("utf-8"))
+    return page.check()
+
+
+def test_home_page_is_valid_html(url: str):
+    status, headers, body = fetch(url + "/")
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert b"<title>wirekit demo</title>" in body
+    parse_page(body)
+
+
+def test_every_link_on_the_home_page_resolves(url: str):
+    page = parse_page(fetch(url + "/")[2])
+    assert {"subscribe.html", "upload", "hello", "files/", "style.css"} <= set(page.links)
+    for link in page.links:
+        target = urllib.parse.urljoin(url + "/", link)
+        assert target.startswith(url)  # every link stays on the site
+        status, _, body = fetch(target)
+        assert status == 200, link
+        if link.endswith((".html", "/", "upload")):
+            parse_page(body)
+
+
+def test_every_page_links_back_and_their_links_resolve(url: str):
+    for path in ("/subscribe.html", "/upload", "/files/"):
+        page = parse_page(fetch(url + path)[2])
+        for link in page.links:
+            status, _, _ = fetch(urllib.parse.urljoin(url + path, link))
+            assert status == 200, (path, link)
+
+
+def test_commands_suggested_on_the_home_page_exist(url: str):
+    page = parse_page(fetch(url + "/")[2])
+    text = "\n".join(page.pre)
+    suggested = set(re.findall(r"^wirekit ([a-z]+)", text, re.M))
+    assert {"parse", "connect", "serve"} <= suggested
+    result = subprocess.run([sys.executable, "-m", "wirekit", "--help"], capture_output=True,
+                            text=True, timeout=30, check=True)
+    available = set(re.findall(r"^  ([a-z]+)  ", result.stdout, re.M))
+    assert suggested <= available, suggested - available
+    assert set(re.findall(r"^(\S+) ", text, re.M)) <= {"wirekit", "curl", "sha256sum", "GET",
+                                                       "(then"}
+
+
+def test_suggested_wirekit_parse_commands_work(url: str):
+    links = subprocess.run([sys.executable, "-m", "wirekit", "parse", url + "/", "--links"],
+                           capture_output=True, text=True, timeout=30, check=True).stdout
+    assert url + "/subscribe.html" in links.split()
+    forms = subprocess.run([sys.executable, "-m", "wirekit", "parse", url + "/subscribe.html",
+                            "--forms"], capture_output=True, text=True, timeout=30,
+                           check=True).stdout
+    assert '"action": "' + url + '/cgi-bin/subscribe.py"' in forms
+
+
+def test_hello_app_is_mounted(url: str):
+    status, headers, body = fetch(url + "/hello")
+    assert status == 200
+    assert headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert body.startswith(b"Hello World\n")
+    assert fetch(url + "/hello/world")[2] == (b"Hello World\nYou requested :/world\n"
+                                              b"Mounted at :/hello\n")
+    assert fetch(url + "/helloworld")[0] == 404  # a prefix is a whole segment
+
+
+# -- the subscribe form through CGI --------------------------------------------------------
+
+
+def test_subscribe_form_is_the_course_form(url: str):
+    page = parse_page(fetch(url + "/subscribe.html")[2])
+    assert page.actions == [("cgi-bin/subscribe.py", "POST")]
+    body = fetch(url + "/subscribe.html")[2]
+    for field in (b'name="name"', b'name="email"', b'name="submit-button"'):
+        assert field in body
+
+
+def test_subscribe_post_runs_the_cgi_script_and_escapes_values(url: str):
+    name = '<script>alert("x")</script> & Co'
+    email = '"><img src=x onerror=alert(1)>@example.com'
+    form = urllib.parse.urlencode({"name": name, "email": email,
+                                   "submit-button": "Subscribe"}).encode()
+    status, headers, body = fetch(url + "/cgi-bin/subscribe.py", data=form)
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    text = body.decode()
+    assert f"Hello {html.escape(name)}, your email is {html.escape(email)}" in text
+    assert "<script>" not in text and "<img" not in text
+    parse_page(body)
+
+
+def test_subscribe_with_curl_and_utf8(url: str):
+    answer = curl("--data-urlencode", "name=José Ñandú", "-d", "email=jose@example.com",
+                  url + "/cgi-bin/subscribe.py")
+    assert answer.status == 200
+    assert "Hello José Ñandú, your email is jose@example.com".encode() in answer.body
+
+
+def test_subscribe_without_fields_uses_the_status_header(url: str):
+    status, _, body = fetch(url + "/cgi-bin/subscribe.py", data=b"name=&email=")
+    assert status == 400
+    assert b"Please fill in the form" in body
+
+
+def test_the_script_source_is_never_sent(url: str):
+    for target in ("/cgi-bin/subscribe.py", "/cgi-bin/", "/CGI-BIN/subscribe.py",
+                   "/cgi-bin/./subscribe.py", "/cgi-bin/subscribe.py/"):
+        answer = raw_request(url, target)
+        assert b"parse_cgi_form" not in answer.body, target
+        assert b"import " not in answer.body, target
+
+
+# -- the upload form -----------------------------------------------------------------------
+
+
+def test_upload_form_page(url: str):
+    page = parse_page(fetch(url + "/upload")[2])
+    assert page.actions == [("upload", "POST")]
+
+
+@pytest.mark.parametrize("size", [0, 1000, 3 * 1024 * 1024 + 17])  # the last one spools
+def test_upload_returns_the_sha256(url: str, tmp_path: Path, size: int):
+    content = (b"wirekit\x00\xff" * (size // 9 + 1))[:size]
+    upload = tmp_path / "data.bin"
+    upload.write_bytes(content)
+    answer = curl("-F", f"file=@{upload}", url + "/upload")
+    assert answer.status == 200
+    row = (f"<tr><td>data.bin</td><td>{size}</td>"
+           f"<td><code>{hashlib.sha256(content).hexdigest()}</code></td></tr>")
+    assert row.encode() in answer.body
+    parse_page(answer.body)
+
+
+def test_upload_of_several_files_with_a_hostile_name(url: str, tmp_path: Path):
+    (tmp_path / "a.txt").write_bytes(b"A")
+    (tmp_path / "b.txt").write_bytes(b"BB")
+    answer = curl("-F", f"file=@{tmp_path / 'a.txt'};filename=<b>x</b>.txt",
+                  "-F", f"file=@{tmp_path / 'b.txt'}", url + "/upload")
+    assert answer.status == 200
+    assert b"<b>x" not in answer.body
+    assert b"&lt;b&gt;x&lt;/b&gt;.txt</td><td>1</td>" in answer.body
+    assert hashlib.sha256(b"BB").hexdigest().encode() in answer.body
+
+
+def test_upload_without_a_file(url: str):
+    answer = curl("-F", "file=@/dev/null;filename=", url + "/upload")
+    assert answer.status == 200
+    assert b"No file was chosen" in answer.body
+
+
+def test_upload_of_a_non_form_is_refused_cleanly(url: str):
+    status, _, body = fetch(url + "/upload", data=b"--x\r\nnot a form")
+    assert status == 200  # urlencoded without a file field: nothing chosen
+    assert b"No file was chosen" in body
+    broken = raw_request(url, "/upload", method="POST", body=b"garbage",
+                         headers={"Content-Type": "multipart/form-data; boundary=zzz"})
+    assert broken.status == 400
+    assert b"Upload refused" in broken.body
+
+
+def test_upload_other_methods(url: str):
+    answer = raw_request(url, "/upload", method="PUT", body=b"x")
+    assert answer.status == 405
+    assert answer.header("Allow") == "GET, HEAD, POST"
+
+
+# -- static parts --------------------------------------------------------------------------
+
+
+def test_static_assets_and_listing(url: str):
+    status, headers, _ = fetch(url + "/style.css")
+    assert (status, headers["Content-Type"]) == (200, "text/css; charset=utf-8")
+    listing = fetch(url + "/files/")[2]
+    assert b'href="alphabet.txt"' in listing and b'href="README.txt"' in listing
+    ranged = curl("-r", "0-3", url + "/files/alphabet.txt")
+    assert (ranged.status, ranged.body) == (206, b"000 ")
+
+
+def test_demo_site_files_are_package_data():
+    names = {p.relative_to(SITE).as_posix() for p in SITE.rglob("*") if p.is_file()}
+    assert {"index.html", "subscribe.html", "style.css", "cgi-bin/subscribe.py",
+            "files/README.txt", "files/alphabet.txt"} <= names
+    assert SITE.parts[-3:] == ("wirekit", "demo", "site")  # inside the package: in the wheel
