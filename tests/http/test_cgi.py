@@ -302,3 +302,17 @@ def test_body_without_length_or_terminated_input_is_411(site):
 def test_bad_configuration_is_refused(site, bad):
     with pytest.raises(ConfigError):
         CGIApp(site.root, **bad)
+
+
+def test_a_script_with_content_length_may_finish_after_its_output(serve, site, caplog):
+    """Reading up to a script's Content-Length is not a reason to kill it: it gets the same
+    moment to exit as a script whose output ended (no "exited with status -9")."""
+    done = site.root / "done.txt"
+    site.script("cl.sh", '#!/bin/sh\nprintf "Content-Type: text/plain\\nContent-Length: 6'
+                         f'\\n\\nhello\\n"\nsleep 0.05\ntouch {done}\n')
+    url = serve()
+    with caplog.at_level(logging.WARNING, "wirekit.http.cgi"):
+        for _ in range(5):
+            assert request(url, "/cgi-bin/cl.sh").body == b"hello\n"
+    assert "exited with status" not in caplog.text
+    assert wait_until(done.exists)

@@ -428,3 +428,24 @@ def test_if_match_and_if_unmodified_since_give_412(url: str):
     past = "Sat, 01 Jan 2000 00:00:00 GMT"
     assert fetch(url + "/hello.txt", If_Unmodified_Since=past)[0] == 412
     assert fetch(url + "/hello.txt", If_Unmodified_Since="garbage")[0] == 200
+
+
+def test_private_directories_are_never_served_even_through_a_symlink(tmp_path, wsgi_server):
+    """A CGI directory's scripts must not be readable as files, whatever the path."""
+    import os
+    import urllib.error
+    import urllib.request
+
+    from wirekit.http.static import StaticFiles
+
+    root = tmp_path / "www"
+    (root / "cgi-bin").mkdir(parents=True)
+    (root / "cgi-bin" / "s.py").write_text("# SECRET SOURCE\n")
+    (root / "public.txt").write_text("public\n")
+    os.symlink(root / "cgi-bin", root / "alias")
+    url = wsgi_server(StaticFiles(root, private=[root / "cgi-bin"]))
+    assert urllib.request.urlopen(url + "/public.txt").read() == b"public\n"
+    for path in ("/cgi-bin/s.py", "/alias/s.py", "/alias/", "/cgi-bin/"):
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(url + path)
+        assert caught.value.code == 404 and b"SECRET" not in caught.value.read()

@@ -103,15 +103,17 @@ def _application(directory: str | None, options: dict[str, Any]) -> tuple[Any, s
         raise click.BadParameter(f"{directory} is not a directory", param_hint="DIR")
     from wirekit.http.static import StaticFiles
 
-    files = StaticFiles(root, follow_symlinks=options["follow_symlinks"],
-                        show_hidden=options["show_hidden"])
     if not options["cgi"]:
-        return files, str(root)
+        return StaticFiles(root, follow_symlinks=options["follow_symlinks"],
+                           show_hidden=options["show_hidden"]), str(root)
     from wirekit.http.cgi import CGIApp
 
     # CGIApp routes first, so no spelling of a script's URL (//cgi-bin/s.py, /x/../cgi-bin/)
-    # can reach the static files and disclose its source (SECURITY.md C01).
+    # can reach the static files; and the files never serve the scripts' directory, even
+    # through a symlink to it (their source must not be readable: SECURITY.md C01).
     cgi_dir = "/" + options["cgi_dir"].strip("/")
+    files = StaticFiles(root, follow_symlinks=options["follow_symlinks"],
+                        show_hidden=options["show_hidden"], private=[root / cgi_dir.lstrip("/")])
     return CGIApp(root, cgi_dir=cgi_dir, fallback=files), f"{root} with CGI under {cgi_dir}/"
 
 

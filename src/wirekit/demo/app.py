@@ -37,7 +37,7 @@ def make_demo_app(*, cgi_timeout: float = 10.0) -> WSGIApp:
 
     ``cgi_timeout`` bounds each run of the subscribe script, in seconds.
     """
-    files = StaticFiles(SITE)
+    files = StaticFiles(SITE, private=[SITE / "cgi-bin"])  # scripts run, never show source
     # CGI owns /cgi-bin/ (a script is only ever run, never sent as a file); every other path
     # falls through to the static files. The script runs with this interpreter, so it
     # imports this very wirekit.

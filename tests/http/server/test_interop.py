@@ -199,3 +199,26 @@ def test_wirekit_serve_usage_errors_exit_2_with_one_line(tmp_path, args, message
                           cwd=tmp_path, capture_output=True, text=True, timeout=20, check=False)
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+@needs_curl
+def test_wirekit_serve_dir_with_cgi_runs_scripts_and_never_shows_them(tmp_path):
+    site = tmp_path / "site"
+    (site / "cgi-bin").mkdir(parents=True)
+    script = site / "cgi-bin" / "hi.sh"
+    script.write_text('#!/bin/sh\n# SOURCE-MARKER\nprintf "Content-Type: text/plain\\n\\n"\n'
+                      'echo "hi $QUERY_STRING"\n')
+    script.chmod(0o755)
+    (site / "index.html").write_text("<h1>home</h1>\n")
+    os.symlink(site / "cgi-bin", site / "alias")
+    proc, url = start_serve(tmp_path, str(site), "--cgi")
+    try:
+        assert curl(url + "/").stdout == "<h1>home</h1>\n"
+        assert curl(url + "/cgi-bin/hi.sh?x=1").stdout == "hi x=1\n"
+        for path in ("//cgi-bin/hi.sh", "/x/../cgi-bin/hi.sh", "/alias/hi.sh",
+                     "/cgi-bin%2fhi.sh"):
+            result = curl("--path-as-is", "-i", url + path)
+            assert "SOURCE-MARKER" not in result.stdout, path
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0

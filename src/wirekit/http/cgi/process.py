@@ -173,13 +173,16 @@ class ScriptProcess:
                 return False
             time.sleep(0.01)
 
-    def close(self) -> int:
-        """Stop feeding it, give it a moment to exit, kill what is left, reap; the exit code."""
+    def close(self, complete: bool = False) -> int:
+        """Stop feeding it, give it a moment to exit, kill what is left, reap; the exit code.
+
+        ``complete``: its whole response was read (up to its Content-Length, which may come
+        before its stdout closes), so it gets the same moment to exit as at end of output."""
         self._close_stdin()
         if self.proc.returncode is None:
             # A script whose output was read to the end gets a moment to exit on its own; one
             # we stopped listening to (client gone, HEAD, timeout) is killed at once.
-            grace = 0.0 if self._stdout_open else _EXIT_GRACE
+            grace = _EXIT_GRACE if complete or not self._stdout_open else 0.0
             self._exited(max(0.0, min(grace, self.deadline - time.monotonic())))
             # Kill the rest of the group too: a shell script's background jobs would hold our
             # pipes open, and nothing the script started may outlive the request.

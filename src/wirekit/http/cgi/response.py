@@ -107,7 +107,7 @@ class ScriptBody:
         if self._spool is not None:
             self._spool.close()
         finished = self._done and not self._process.timed_out
-        code = self._process.close()
+        code = self._process.close(complete=finished and self._remaining == 0)
         tail = self._process.stderr_tail
         if finished and code != 0:
             logger.warning("CGI %s exited with status %d; stderr tail: %s", self._name, code,

@@ -32,7 +32,7 @@ from wirekit.http.static.conditional import (
 )
 from wirekit.http.static.listing import list_directory, render_listing
 from wirekit.http.static.mime import ContentTypes
-from wirekit.http.static.paths import PathRefused, Resolved, resolve, url_segments
+from wirekit.http.static.paths import PathRefused, Resolved, inside, resolve, url_segments
 from wirekit.http.static.ranges import parse_ranges
 from wirekit.proto.http import reason_phrase
 
@@ -87,12 +87,16 @@ class StaticFiles:
     work); ``show_hidden`` serves and lists names starting with a dot; ``index`` is the file
     served for a directory (``None``: never), else the directory is listed when ``listing``.
     ``content_types`` adds or overrides extension to type mappings (``{".log": "text/plain"}``).
+    ``private`` lists directories whose files are never served, whatever path or symlink
+    leads there (a CGI directory: its scripts' source must not be readable).
     """
 
     def __init__(self, root: str | os.PathLike[str], *, follow_symlinks: bool = False,
                  show_hidden: bool = False, index: str | None = "index.html",
-                 listing: bool = True, content_types: Mapping[str, str] | None = None) -> None:
+                 listing: bool = True, content_types: Mapping[str, str] | None = None,
+                 private: Iterable[str | os.PathLike[str]] = ()) -> None:
         self.root = os.path.realpath(os.fspath(root))
+        self.private = [os.path.realpath(os.fspath(path)) for path in private]
         if not os.path.isdir(self.root):
             raise ConfigError(f"cannot serve {os.fspath(root)!r}: not a directory")
         if index is not None and (not index or "/" in index or index in (".", "..")):
@@ -119,6 +123,10 @@ class StaticFiles:
                     if name[0] == ".":
                         raise PathRefused(404)
             found = resolve(self.root, self.root, names, follow_symlinks=self.follow_symlinks)
+            if self.private:
+                real = os.path.realpath(found.path)
+                if any(inside(private, real) for private in self.private):
+                    raise PathRefused(404)
         except PathRefused as refused:
             return error_response(start_response, refused.status, head=head)
         if stat.S_ISDIR(found.stat.st_mode):
