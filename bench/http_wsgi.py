@@ -14,18 +14,13 @@ waitress uvicorn granian``; contenders whose program is missing are skipped.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from wrkload import free_port, interleaved, measure, wrk
 
 APP = '''
 def app(environ, start_response):
@@ -74,62 +69,16 @@ def contenders(port: int, workers: int) -> dict[str, list[str]]:
     return table
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited with {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1) as s:
-            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            if s.recv(100).startswith(b"HTTP/1."):
-                return
-        time.sleep(0.1)
-    raise RuntimeError("did not answer")
-
-
-def wrk(port: int, seconds: float, close: bool, connections: int) -> float:
-    args = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"http://127.0.0.1:{port}/"]
-    if close:
-        args[1:1] = ["-H", "Connection: close"]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 30,
-                         check=False).stdout
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if match is None or errors:
-        raise RuntimeError(f"wrk failed: {out[-300:]}")
-    return float(match.group(1))
-
-
-def measure(name: str, workers: int, seconds: float, close: bool, connections: int,
-            workdir: Path) -> float | None:
+def run_case(case: object, args: argparse.Namespace, workdir: Path) -> float | None:
+    name, workers, scenario = case  # type: ignore[misc]
     port = free_port()
-    command = contenders(port, workers)[name]
-    if not (Path(command[0]).exists() or shutil.which(command[0])):
-        return None
-    proc = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        wait_ready(port, proc)
-        time.sleep(0.5)  # let every worker come up
-        wrk(port, 1, close, connections)  # warm up
-        return wrk(port, seconds, close, connections)
-    except RuntimeError as exc:
-        print(f"  {name}: {exc}", file=sys.stderr)
-        return None
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    url = f"http://127.0.0.1:{port}/"
+
+    def load() -> float:
+        wrk(url, 1, args.connections, scenario == "close")  # warm up
+        return wrk(url, args.seconds, args.connections, scenario == "close")
+
+    return measure(contenders(port, workers)[name], port, workdir, load)
 
 
 def main() -> None:
@@ -152,19 +101,12 @@ def main() -> None:
                  for workers in args.workers
                  for name in contenders(0, workers)
                  if not args.only or name in args.only]
-        results: dict[tuple[str, int, str], list[float]] = {case: [] for case in cases}
-        for round_ in range(args.repeat):
-            print(f"round {round_ + 1}/{args.repeat}", file=sys.stderr)
-            for case in cases:
-                name, workers, scenario = case
-                rate = measure(name, workers, args.seconds, scenario == "close",
-                               args.connections, workdir)
-                if rate is not None:
-                    results[case].append(rate)
+        results = interleaved(cases, args.repeat,
+                              lambda case: run_case(case, args, workdir))
     report(results, args)
 
 
-def report(results: dict[tuple[str, int, str], list[float]], args: argparse.Namespace) -> None:
+def report(results: dict, args: argparse.Namespace) -> None:
     medians = {case: statistics.median(rates) for case, rates in results.items() if rates}
     print(f"\nwrk -t1 -c{args.connections} -d{args.seconds}s, median of {args.repeat} "
           "interleaved rounds (requests/s)")
