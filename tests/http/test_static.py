@@ -449,3 +449,36 @@ def test_private_directories_are_never_served_even_through_a_symlink(tmp_path, w
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(url + path)
         assert caught.value.code == 404 and b"SECRET" not in caught.value.read()
+
+
+def test_the_small_file_cache_never_serves_stale_or_unchecked_files(tmp_path, wsgi_server):
+    """Small files are kept in memory but re-validated by lstat on every request."""
+    import os
+    import shutil
+    import urllib.error
+    import urllib.request
+
+    from wirekit.http.static import StaticFiles
+
+    root, outside = tmp_path / "www", tmp_path / "outside"
+    (root / "d").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "f.txt").write_text("SECRET\n")
+    target = root / "d" / "f.txt"
+    target.write_text("first\n")
+    url = wsgi_server(StaticFiles(root))
+
+    def get() -> bytes | int:
+        try:
+            return urllib.request.urlopen(url + "/d/f.txt").read()
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert get() == get() == b"first\n"  # the second one from the cache
+    target.write_text("other\n")  # same size, new content
+    os.utime(target, ns=(1, 1))
+    assert get() == b"other\n"
+    shutil.rmtree(root / "d")
+    os.symlink(outside, root / "d")  # the directory on the way becomes a link outside
+    assert get() == 404
+
