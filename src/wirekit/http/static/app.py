@@ -141,26 +141,11 @@ class StaticFiles:
         if method != "GET" and not head:
             return error_response(start_response, 405, extra=(_ALLOW,))
         path_info = environ.get("PATH_INFO", "")
-        cached = self._cache.get(path_info)
+        cached = self._cached(path_info)
         if cached is not None:
-            try:
-                fresh = os.lstat(cached.found.path)
-            except OSError:
-                fresh = None
-            if fresh is not None and _identity(fresh) == cached.identity:
-                return self._file(environ, start_response, cached.found, head, cached.data)
-            self._cache.pop(path_info, None)
+            return self._file(environ, start_response, cached.found, head, cached.data)
         try:
-            names = url_segments(path_info)
-            if not self.show_hidden:
-                for name in names:
-                    if name[0] == ".":
-                        raise PathRefused(404)
-            found = resolve(self.root, self.root, names, follow_symlinks=self.follow_symlinks)
-            if self.private:
-                real = os.path.realpath(found.path)
-                if any(inside(private, real) for private in self.private):
-                    raise PathRefused(404)
+            names, found = self._checked(path_info)
         except PathRefused as refused:
             return error_response(start_response, refused.status, head=head)
         if stat.S_ISDIR(found.stat.st_mode):
@@ -170,6 +155,20 @@ class StaticFiles:
         if path_info.endswith("/"):
             return error_response(start_response, 404, head=head)  # a file is not a directory
         return self._file(environ, start_response, found, head, None, path_info)
+
+    def _checked(self, path_info: str) -> tuple[list[str], Resolved]:
+        """The URL path's segments and the file they name, or PathRefused."""
+        names = url_segments(path_info)
+        if not self.show_hidden:
+            for name in names:
+                if name[0] == ".":
+                    raise PathRefused(404)
+        found = resolve(self.root, self.root, names, follow_symlinks=self.follow_symlinks)
+        if self.private:
+            real = os.path.realpath(found.path)
+            if any(inside(private, real) for private in self.private):
+                raise PathRefused(404)
+        return names, found
 
     # -- files -------------------------------------------------------------------------------
 
@@ -229,6 +228,19 @@ class StaticFiles:
         headers.append(("Content-Length", str(size)))
         start_response("200 OK", headers)
         return self._wrap(environ, FileBody(fd, 0, size))
+
+    def _cached(self, path_info: str) -> _Cached | None:
+        """The cached file for this path if it is still the very same file."""
+        cached = self._cache.get(path_info)
+        if cached is None:
+            return None
+        try:
+            if _identity(os.lstat(cached.found.path)) == cached.identity:
+                return cached
+        except OSError:
+            pass
+        self._cache.pop(path_info, None)
+        return None
 
     def _remember(self, path_info: str, found: Resolved, data: bytes) -> None:
         if found.is_link:
