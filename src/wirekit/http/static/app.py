@@ -149,12 +149,17 @@ class StaticFiles:
         except PathRefused as refused:
             return error_response(start_response, refused.status, head=head)
         if stat.S_ISDIR(found.stat.st_mode):
-            if not path_info.endswith("/"):
-                return self._redirect(environ, start_response, names, head)
-            return self._directory(environ, start_response, names, found, head)
+            return self._directory_or_redirect(environ, start_response, names, found, head)
         if path_info.endswith("/"):
             return error_response(start_response, 404, head=head)  # a file is not a directory
         return self._file(environ, start_response, found, head, None, path_info)
+
+    def _directory_or_redirect(self, environ: dict[str, Any], start_response: StartResponse,
+                               names: list[str], found: Resolved, head: bool
+                               ) -> Iterable[bytes]:
+        if not environ.get("PATH_INFO", "").endswith("/"):
+            return self._redirect(environ, start_response, names, head)
+        return self._directory(environ, start_response, names, found, head)
 
     def _checked(self, path_info: str) -> tuple[list[str], Resolved]:
         """The URL path's segments and the file they name, or PathRefused."""
