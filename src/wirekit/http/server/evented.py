@@ -20,6 +20,7 @@ import contextlib
 import io
 import os
 import queue
+import select
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from wirekit.http.server.body import EMPTY_BODY, StreamedBody
 from wirekit.http.server.exchange import Exchange, logger
 from wirekit.http.server.responses import log_exchange, refuse
 from wirekit.net.address import Address
+from wirekit.net.oserrors import translate
 from wirekit.proto.http import (
     NEED_DATA,
     Connection,
@@ -416,6 +418,46 @@ class _ThreadOutput:
                 raise Timeout("send", self.timeout)
 
     def sendfile(self, file: Any, offset: int, count: int) -> int:
+        """``sendfile(2)`` straight to the socket from this thread, once everything the loop
+        had to write is out (the connection is ours until the exchange ends, so nothing can
+        interleave); TLS reads and hands over blocks instead."""
+        protocol = self.protocol
+        transport = protocol.transport
+        sock = transport.get_extra_info("socket")  # type: ignore[union-attr]
+        if sock is None or transport.get_extra_info("sslcontext") is not None:  # type: ignore
+            return self._copy(file, offset, count)
+        self._drain()
+        fd, source, sent = sock.fileno(), file.fileno(), 0
+        try:
+            while sent < count:
+                if protocol.closing:
+                    raise ConnectionClosed("the client closed the connection")
+                try:
+                    done = os.sendfile(fd, source, offset + sent, count - sent)
+                except BlockingIOError:
+                    if not select.select([], [fd], [], self.timeout)[1]:
+                        raise Timeout("send", self.timeout) from None
+                    continue
+                if done == 0:
+                    break  # the file ended early
+                sent += done
+        except OSError as exc:
+            raise translate(exc, "send", self.timeout) from exc
+        finally:
+            protocol.bytes_out += sent
+        return sent
+
+    def _drain(self) -> None:
+        """Wait until the transport has written everything it holds."""
+        protocol = self.protocol
+
+        async def drained() -> None:
+            while not protocol.closing and protocol.transport.get_write_buffer_size():  # type: ignore
+                await asyncio.sleep(0.001)
+
+        asyncio.run_coroutine_threadsafe(drained(), protocol.loop).result(self.timeout)
+
+    def _copy(self, file: Any, offset: int, count: int) -> int:
         sent, fd = 0, file.fileno()
         while sent < count:
             block = os.pread(fd, min(_BLOCK, count - sent), offset + sent)
