@@ -76,6 +76,9 @@ class HTTPProtocol(asyncio.Protocol):
         self.conn = Connection(Role.SERVER, limits=server.limits,
                                server_header=server.server_header)
         self.shared = server.environ_template.connection(client)
+        self.app = server.app
+        self.make_environ = server.environ_template.request
+        self.access_log = server.access_log
         self.record = ConnectionRecord(client)
         self.transport: asyncio.Transport | None = None
         self.loop = asyncio.get_running_loop()
@@ -168,7 +171,11 @@ class HTTPProtocol(asyncio.Protocol):
                 return
             if type(event) is Request:
                 self.head_started = False
-                self._start(event)
+                if conn.their_content_length == 0:  # the common case, inline
+                    conn.next_event()  # its EndOfMessage
+                    self._run_inline(event, EMPTY_BODY, 0)
+                else:
+                    self._start(event)
             elif event is NEED_DATA:
                 if conn.partial_head and not self.head_started:
                     self.head_started = True  # slowloris: the head must finish in time
@@ -181,11 +188,9 @@ class HTTPProtocol(asyncio.Protocol):
                 return
 
     def _start(self, request: Request) -> None:
+        """A request with content: collect it if small, else stream it to a thread."""
         length = self.conn.their_content_length
-        if length == 0:
-            self.conn.next_event()  # the EndOfMessage of a request without content
-            self._run_inline(request, EMPTY_BODY, 0)
-        elif length is not None and length <= INLINE_BODY:
+        if length is not None and length <= INLINE_BODY:
             self.pending = (request, [])
             self.deadline = self.loop.time() + (self.server.timeouts.read or 30.0)
             self._collect()
@@ -217,12 +222,12 @@ class HTTPProtocol(asyncio.Protocol):
         return True
 
     def _run_inline(self, request: Request, body: Any, length: int | None) -> None:
-        environ = self.server.environ_template.request(self.shared, request, body, length)
+        environ = self.make_environ(self.shared, request, body, length)
         if environ is None:
             self._refuse(404, "Not Found: outside this server's SCRIPT_NAME\n")
             return
         exchange = Exchange(self.conn, environ, self)
-        if exchange.run(self.server.app, defer=self._defer):
+        if exchange.run(self.app, defer=self._defer):
             self._exchange_done(exchange)
 
     def _defer(self, exchange: Exchange, result: Any) -> None:
@@ -321,7 +326,7 @@ class HTTPProtocol(asyncio.Protocol):
 
     def _exchange_done(self, exchange: Exchange) -> None:
         conn = self.conn
-        if self.server.access_log:
+        if self.access_log:
             log_exchange(exchange.environ, exchange)
         if exchange.must_close or conn.our_state is not State.DONE or \
                 conn.their_state is not State.DONE:

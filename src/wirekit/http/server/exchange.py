@@ -115,10 +115,30 @@ class Exchange:
         except Exception as exc:
             self._failed(exc)
             return True
-        if defer is not None and type(result) is not list:
+        if type(result) is list:
+            if len(result) == 1 and self._send_whole(result[0]):
+                return True  # the usual `return [body]`, in one write
+        elif defer is not None:
             defer(self, result)
             return False
         self.finish(result)
+        return True
+
+    def _send_whole(self, body: object) -> bool:
+        """Head and the only body chunk in one buffer; False to take the general path
+        (which then reports whatever is wrong with the response)."""
+        status = self.status
+        if type(body) is not bytes or status is None or self.head_sent:
+            return False
+        try:
+            code_reason = _STATUS_CACHE.get(status) or parse_status(status)
+            out = self.conn.send_response(code_reason[0], self.headers, body,
+                                          reason=code_reason[1])
+        except LocalProtocolError:
+            return False  # a bad header or a wrong length
+        self.status_code, self.head_sent = code_reason[0], True
+        self.body_bytes = len(body)
+        self.out.write(out)
         return True
 
     def finish(self, result: Iterable[bytes]) -> None:
@@ -136,19 +156,8 @@ class Exchange:
                     logger.exception("close() of the application's response raised")
 
     def _respond(self, result: Iterable[bytes]) -> None:
-        if type(result) is list and len(result) == 1 and not self.head_sent:
-            body = result[0]
-            if type(body) is bytes and self.status is not None:
-                code, reason = parse_status(self.status)
-                try:
-                    out = self.conn.send_response(code, self.headers, body, reason=reason)
-                except LocalProtocolError:
-                    pass  # a bad header or a wrong length: the general path says which
-                else:
-                    self.status_code, self.head_sent = code, True
-                    self.body_bytes = len(body)
-                    self.out.write(out)
-                    return
+        if type(result) is list and len(result) == 1 and self._send_whole(result[0]):
+            return
         if type(result) is FileWrapper and (where := result.sendable()) is not None:
             self._send_file(result, *where)
             return
