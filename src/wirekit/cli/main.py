@@ -25,6 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "echo": ("wirekit.cli.echo", "Run an echo server (TCP, UDP or Unix; any concurrency)."),
     "serve": ("wirekit.cli.serve", "Serve HTTP: the demo site, a directory (+CGI) or a WSGI app."),
     "time": ("wirekit.cli.time", "Run the course's time server (sends the time, closes)."),
+    "get": ("wirekit.cli.get", "Fetch a URL over HTTP(S), FTP or file: (like curl)."),
+    "post": ("wirekit.cli.post", "POST a form, JSON or files to a URL."),
+    "http": ("wirekit.cli.http", "Send any HTTP method to a URL (PUT, DELETE, HEAD, ...)."),
 }
 
 EXIT_FAILURE = 1

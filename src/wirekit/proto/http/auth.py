@@ -76,8 +76,10 @@ def parse_challenges(values: Iterable[str]) -> list[Challenge]:
             token68 = None
             if _PARAM.match(text, pos) is None and (t68 := _TOKEN68.match(text, pos)):
                 token68, pos = t68.group(), t68.end()
-            else:
-                pos, count = _read_params(text, pos, params, count)
+            else:  # #auth-param: empty list elements (",,") may come first (RFC 9110 §5.6.1)
+                probe = _OWS_COMMAS.match(text, pos).end()  # type: ignore[union-attr]
+                if _PARAM.match(text, probe) is not None:
+                    pos, count = _read_params(text, probe, params, count)
             found.append(Challenge(scheme.group().lower(), params, token68))
     return found
 
