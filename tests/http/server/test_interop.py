@@ -222,3 +222,22 @@ def test_wirekit_serve_dir_with_cgi_runs_scripts_and_never_shows_them(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
+
+
+def test_wirekit_serve_https_with_certfile_and_keyfile(tmp_path):
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    proc, url = start_serve(tmp_path, "--wsgi", "served_app:app", "--certfile",
+                            str(tmp_path / "cert.pem"), "--keyfile", str(tmp_path / "key.pem"))
+    try:
+        assert url.startswith("https://")
+        client = ssl.create_default_context()
+        ca.configure_trust(client)
+        with urllib.request.urlopen(url + "/", context=client, timeout=5) as response:
+            assert response.read().startswith(b"pid ")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0

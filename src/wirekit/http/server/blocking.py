@@ -56,6 +56,19 @@ def linger(stream: Stream) -> None:
         return  # reset, timeout, anything: the connection is being closed anyway
 
 
+def _evented() -> Any:
+    """The asyncio driver, imported on first use (blocking modes never need asyncio)."""
+    global _EVENTED  # noqa: PLW0603 - a one-time lazy import, then a plain lookup
+    if _EVENTED is None:
+        from wirekit.http.server import evented
+
+        _EVENTED = evented
+    return _EVENTED
+
+
+_EVENTED: Any = None
+
+
 class _StreamOutput:
     __slots__ = ("sendfile", "write")
 
@@ -72,9 +85,7 @@ class HTTPHandler(StreamHandler):
     @staticmethod
     def protocol_factory(server: Any, client: Any, done: Any) -> Any:
         """The same protocol as callbacks on an event loop (the ``async`` mode)."""
-        from wirekit.http.server.evented import HTTPProtocol
-
-        return HTTPProtocol(server, client, done)
+        return _evented().HTTPProtocol(server, client, done)
 
     def handle(self) -> None:
         server, stream = self.server, self.stream

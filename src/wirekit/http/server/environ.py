@@ -100,6 +100,8 @@ class EnvironTemplate:
     def _trusts(self, client: Address) -> bool:
         if client.is_unix:
             return self._trust_unix
+        if not self._trusted:
+            return False
         try:
             ip = ipaddress.ip_address(client.host)
         except ValueError:

@@ -71,6 +71,26 @@ def _executor() -> ThreadPoolExecutor:
 class HTTPProtocol(asyncio.Protocol):
     """One HTTP/1.1 connection served from the event loop."""
 
+    # What a worker thread needs, made the first time one is used (most connections never
+    # leave the loop, and a threading.Event is not free).
+    _inbox: queue.SimpleQueue[bytes | None] | None = None
+    _can_write: threading.Event | None = None
+
+    @property
+    def inbox(self) -> queue.SimpleQueue[bytes | None]:
+        if self._inbox is None:
+            self._inbox = queue.SimpleQueue()
+        return self._inbox
+
+    @property
+    def can_write(self) -> threading.Event:
+        """Set while the transport accepts more (flow control for worker threads)."""
+        if self._can_write is None:
+            self._can_write = threading.Event()
+            if not self.write_paused or self.closing:
+                self._can_write.set()
+        return self._can_write
+
     def __init__(self, server: HTTPServer, client: Address, done: Any) -> None:
         self.server, self.client, self.done = server, client, done
         self.conn = Connection(Role.SERVER, limits=server.limits,
@@ -84,12 +104,9 @@ class HTTPProtocol(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         self.bytes_in = self.bytes_out = 0
         self.busy = False  # a worker thread owns the connection
-        self.inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.inbox_size = 0
         self.reading_paused = False
         self.write_paused = False
-        self.can_write = threading.Event()
-        self.can_write.set()
         self.closing = False
         self.lingering = False
         self.idle = False  # the last exchange ended with nothing buffered
@@ -134,17 +151,20 @@ class HTTPProtocol(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.write_paused = True
-        self.can_write.clear()
+        if self._can_write is not None:
+            self._can_write.clear()
 
     def resume_writing(self) -> None:
         self.write_paused = False
-        self.can_write.set()
+        if self._can_write is not None:
+            self._can_write.set()
         if not self.busy and not self.closing:
             self._process()
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self.closing = True
-        self.can_write.set()  # wake a worker blocked on flow control; its writes then fail
+        if self._can_write is not None:
+            self._can_write.set()  # wake a worker blocked on flow control; its writes fail
         if self.busy:
             self.inbox.put(None)
         if self.timer is not None:
@@ -232,7 +252,7 @@ class HTTPProtocol(asyncio.Protocol):
 
     def _defer(self, exchange: Exchange, result: Any) -> None:
         """The response is an iterator or a file: finish it from a worker thread."""
-        self.busy = True
+        self._to_thread()
         exchange.out = _ThreadOutput(self)
         future = _executor().submit(exchange.finish, result)
         future.add_done_callback(lambda f: self._from_thread(exchange, f))
@@ -240,7 +260,7 @@ class HTTPProtocol(asyncio.Protocol):
     def _run_threaded(self, request: Request, length: int | None) -> None:
         """A body too large to hold or still arriving: the exchange runs in a thread and
         pulls the body as the application reads it."""
-        self.busy = True
+        self._to_thread()
         body = StreamedBody(self._puller())
         environ = self.server.environ_template.request(self.shared, request, body, length)
         if environ is None:
@@ -259,6 +279,12 @@ class HTTPProtocol(asyncio.Protocol):
 
         future = _executor().submit(work)
         future.add_done_callback(lambda f: self._from_thread(exchange, f))
+
+    def _to_thread(self) -> None:
+        """(Loop) a worker thread takes the connection; its flow-control objects are made
+        here, on the loop's thread, before the worker can race for them."""
+        self.busy = True
+        _ = self.inbox, self.can_write
 
     def _puller(self) -> Any:
         conn, inbox, out = self.conn, self.inbox, _ThreadOutput(self)
@@ -308,9 +334,9 @@ class HTTPProtocol(asyncio.Protocol):
         self.busy = False
         if self.closing:
             return
-        while True:  # bytes that arrived meanwhile go to the connection, in order
+        while self._inbox is not None:  # bytes that arrived meanwhile, in order
             try:
-                data = self.inbox.get_nowait()
+                data = self._inbox.get_nowait()
             except queue.Empty:
                 break
             if data is None:

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Async", "new_event_loop"]
 
+# Connections accepted in one go after a wakeup, at most.
+_ACCEPT_BATCH = 64
+
 
 def new_event_loop(use_uvloop: bool = True) -> asyncio.AbstractEventLoop:
     if use_uvloop:
@@ -258,7 +261,6 @@ class _Run:
             await self.slots.acquire()
             try:
                 sock, sockaddr = await loop.sock_accept(listening)
-                client = Address.from_sockaddr(sock.family, sockaddr or "")
             except asyncio.CancelledError:
                 self.slots.release()
                 raise
@@ -274,17 +276,34 @@ class _Run:
                     server.request_stop()
                     return
                 continue
-            if not server.permits(client):
-                logger.warning("%s refused by the access policy", client)
-                sock.close()
-                self.slots.release()
-                continue
-            if server.spend_connection_budget():
-                server.recycle()
-            if server.tls is not None:
-                self._spawn(self._connect(sock, client))
-            else:
-                await self._connect(sock, client)
+            self._admit(sock, sockaddr)
+            # A burst of connects: take what the backlog holds now, while slots are free,
+            # instead of one connection per turn of the loop (each turn may be long).
+            for _ in range(_ACCEPT_BATCH):
+                if self.slots.locked():
+                    break
+                try:
+                    sock, sockaddr = listening.accept()
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    break  # the awaited accept above reports and handles it next time
+                await self.slots.acquire()  # free: returns at once
+                self._admit(sock, sockaddr)
+
+    def _admit(self, sock: socket.socket, sockaddr: Any) -> None:
+        """Policy, budget, then the connection starts in a task of its own."""
+        server = self.server
+        client = Address.from_sockaddr(sock.family, sockaddr or "")
+        if not server.permits(client):
+            logger.warning("%s refused by the access policy", client)
+            sock.close()
+            self.slots.release()
+            return
+        if server.spend_connection_budget():
+            server.recycle()
+        sock.setblocking(False)
+        self._spawn(self._connect(sock, client))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
