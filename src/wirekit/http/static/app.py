@@ -130,6 +130,7 @@ class StaticFiles:
         self.listing = listing
         self._content_type = ContentTypes(content_types)
         self._cache: dict[str, _Cached] = {}
+        self._fields: dict[tuple[str, tuple[int, ...]], tuple[tuple[str, str], ...]] = {}
         self._cache_bytes = 0
 
     def __repr__(self) -> str:
@@ -182,11 +183,8 @@ class StaticFiles:
         """Serve a checked file; ``data`` is its content when cached, ``path_info`` the key
         to cache it under (None: do not)."""
         st = found.stat
-        etag = etag_for(st)
-        modified = last_modified(st)
-        content_type = self._content_type(found.path)
-        headers = [("Content-Type", content_type), ("ETag", etag), ("Last-Modified", modified),
-                   ("Accept-Ranges", "bytes"), _NOSNIFF]
+        headers = self._headers_for(found)
+        etag, modified = headers[1][1], headers[2][1]
         for key in _CONDITIONAL:
             if key in environ:
                 status = precondition_status(environ, etag, modified, st.st_mtime)
@@ -233,6 +231,21 @@ class StaticFiles:
         headers.append(("Content-Length", str(size)))
         start_response("200 OK", headers)
         return self._wrap(environ, FileBody(fd, 0, size))
+
+    def _headers_for(self, found: Resolved) -> list[tuple[str, str]]:
+        """Content-Type, ETag, Last-Modified and the fixed fields (a fresh list: callers
+        append); computed once per file version (cached with the stat identity)."""
+        key = (found.path, _identity(found.stat))
+        fields = self._fields.get(key)
+        if fields is None:
+            st = found.stat
+            fields = (("Content-Type", self._content_type(found.path)), ("ETag", etag_for(st)),
+                      ("Last-Modified", last_modified(st)), ("Accept-Ranges", "bytes"),
+                      _NOSNIFF)
+            if len(self._fields) >= _CACHE_ENTRIES:
+                self._fields.clear()
+            self._fields[key] = fields
+        return list(fields)
 
     def _cached(self, path_info: str) -> _Cached | None:
         """The cached file for this path if it is still the very same file."""
