@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from wirekit.errors import ConfigError, MessageTooLarge
 from wirekit.net.address import Address
 from wirekit.net.aio import AsyncStream, IdleTimer, StreamProtocol
+from wirekit.net.framing import PassThroughFramer
 from wirekit.server.acceptor import BACKOFF, CAPACITY_ERRNOS, TRANSIENT_ERRNOS
 from wirekit.server.connlog import ConnectionRecord, logger
 from wirekit.server.handlers import (
@@ -61,6 +62,33 @@ class FramedProtocol(asyncio.Protocol):
         self.idle: IdleTimer | None = None
         self.served = False
         self.stop_when_idle = False
+        if type(self.framer) is PassThroughFramer:
+            # Every chunk is a message: skip the framer's calls (echo, byte pumps).
+            self._general_received = self.data_received
+            self._max_message = self.framer.max_size
+            self.data_received = self._pass_through_received  # type: ignore[method-assign]
+
+    def _pass_through_received(self, data: bytes) -> None:
+        """``data_received`` for a pass-through framer: the chunk is the message."""
+        if len(data) > self._max_message:
+            self._general_received(data)  # cut into max-size pieces by the framer
+            return
+        self.bytes_in += len(data)
+        if self.idle is not None:
+            self.idle.touched = True
+        handler = self.handler
+        try:
+            reply = handler.handle_message(data)
+            self.served = True
+            if reply is not None:
+                self.transport.write(reply)  # type: ignore[union-attr]
+                self.bytes_out += len(reply)
+            if handler.closing:
+                self.transport.close()  # type: ignore[union-attr]
+            elif self.stop_when_idle:
+                self.close_when_idle()
+        except Exception as exc:
+            self._fail(exc)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
