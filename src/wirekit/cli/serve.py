@@ -42,6 +42,11 @@ HTTP_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                                   "help": "Proxies whose X-Forwarded-For/-Proto are "
                                           "believed (repeatable; 'unix' for a Unix "
                                           "socket)."}),
+    (("--reuse-port/--no-reuse-port",), {"default": None,
+                                          "help": "With --workers > 1, each worker listens "
+                                                  "on its own SO_REUSEPORT socket so the "
+                                                  "kernel spreads clients evenly [default: "
+                                                  "on with several workers over TCP]."}),
     (("--access-log/--no-access-log",), {"default": True, "show_default": True,
                                           "help": "One Common Log Format line per request "
                                                   "on stderr."}),
@@ -65,7 +70,7 @@ Examples:
 """)
 @click.argument("directory", required=False, type=click.Path(file_okay=False), metavar="[DIR]")
 @http_options
-@server_options(DEFAULT_PORT, exclude=("--udp",), overrides={"--workers": {
+@server_options(DEFAULT_PORT, exclude=("--udp", "--reuse-port"), overrides={"--workers": {
     "help": "Worker processes (prefork); each runs the --concurrency mode."},
     "--log-level": {"default": "warning"}})
 def command(directory: str | None, **options: Any) -> None:
@@ -172,10 +177,15 @@ def _serve(app: Any, what: str, options: dict[str, Any]) -> None:
         raise click.UsageError("--keyfile needs --certfile")
     timeouts = dataclasses.replace(DEFAULT_TIMEOUTS, idle=options["idle_timeout"])
     mode = choose_mode(options["concurrency"], options["workers"], options["threads"])
+    reuse_port = options["reuse_port"]
+    if reuse_port is None:
+        # Workers sharing one listening socket split a burst of connections unevenly (one
+        # took 50 of 50 in bench/http_wsgi.py); SO_REUSEPORT lets the kernel balance them.
+        reuse_port = isinstance(mode, Prefork) and not address.is_unix
     try:
         server = HTTPServer(app, address, concurrency=mode, tls=tls, timeouts=timeouts,
                             allow=options["allow"], deny=options["deny"],
-                            reuse_port=options["reuse_port"],
+                            reuse_port=reuse_port,
                             script_name=options["script_name"],
                             access_log=options["access_log"],
                             forwarded_allow_ips=options["forwarded_allow_ips"])
