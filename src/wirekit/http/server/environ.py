@@ -120,12 +120,11 @@ class EnvironTemplate:
                 return None
             path_info = path_info[len(self.script_name):]
         environ = connection.base.copy()
-        if request.headers is connection.last_headers:
-            environ.update(connection.last_fields)  # the same fields as the last request
-        else:
+        if request.headers is not connection.last_headers:
             fields = _fields_environ(request.headers)
             connection.last_headers, connection.last_fields = request.headers, fields
-            environ.update(fields)
+            connection.forwarded = not _FORWARDED.isdisjoint(fields)
+        environ.update(connection.last_fields)  # the same fields as the last request
         environ["REQUEST_METHOD"] = request.method
         environ["PATH_INFO"] = path_info
         environ["QUERY_STRING"] = query
@@ -135,7 +134,7 @@ class EnvironTemplate:
         environ["wirekit.headers"] = request.headers  # the fields as received, names kept
         if content_length:  # absent without content (PEP 3333 allows it; apps use `or 0`)
             environ["CONTENT_LENGTH"] = str(content_length)
-        if _FORWARDED.intersection(environ):
+        if connection.forwarded:
             _apply_forwarded(environ)
         return environ
 
@@ -144,12 +143,13 @@ class ConnectionEnviron:
     """One connection's part of the environ, and the fields of its last request converted
     (a keep-alive client mostly repeats them; the core then hands over the same object)."""
 
-    __slots__ = ("base", "last_fields", "last_headers")
+    __slots__ = ("base", "forwarded", "last_fields", "last_headers")
 
     def __init__(self, base: dict[str, Any]) -> None:
         self.base = base
         self.last_headers: object = None
         self.last_fields: dict[str, str] = {}
+        self.forwarded = False  # the fields hold proxy fields (X-Forwarded-*)
 
 
 def _fields_environ(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
