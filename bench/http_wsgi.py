@@ -28,6 +28,18 @@ def app(environ, start_response):
     return [b"Hello World\\n"]
 '''
 
+# The same answer after ~200 us of Python work: an application with something to compute,
+# where a second worker has work to take (on 2 cores shared with wrk, a server that is
+# cheaper per request than ~3x wrk's own cost cannot scale 1.5x: see bench/README.md).
+APP_CPU = '''
+def app(environ, start_response):
+    total = 0
+    for i in range(2500):
+        total += i * i
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "12")])
+    return [b"Hello World\\n"]
+'''
+
 WSGIREF = '''
 import sys
 from socketserver import ThreadingMixIn
@@ -88,6 +100,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--only", nargs="*", help="contender names")
     parser.add_argument("--workers", nargs="*", type=int, default=[1, 2])
+    parser.add_argument("--app", choices=["hello", "cpu"], default="hello",
+                        help="cpu: the same answer after ~200 us of Python per request")
     parser.add_argument("--scenarios", nargs="*", default=["keep-alive", "close"],
                         choices=["keep-alive", "close"])
     args = parser.parse_args()
@@ -95,7 +109,7 @@ def main() -> None:
         sys.exit("wrk is not installed (apt-get install wrk)")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        (workdir / "hello_app.py").write_text(APP)
+        (workdir / "hello_app.py").write_text(APP if args.app == "hello" else APP_CPU)
         (workdir / "wsgiref_server.py").write_text(WSGIREF)
         cases = [(name, workers, scenario) for scenario in args.scenarios
                  for workers in args.workers
@@ -108,8 +122,8 @@ def main() -> None:
 
 def report(results: dict, args: argparse.Namespace) -> None:
     medians = {case: statistics.median(rates) for case, rates in results.items() if rates}
-    print(f"\nwrk -t1 -c{args.connections} -d{args.seconds}s, median of {args.repeat} "
-          "interleaved rounds (requests/s)")
+    print(f"\nwrk -t1 -c{args.connections} -d{args.seconds}s, app {args.app}, median of "
+          f"{args.repeat} interleaved rounds (requests/s)")
     for scenario in args.scenarios:
         for workers in args.workers:
             rows = {name: rate for (name, w, s), rate in medians.items()
