@@ -19,6 +19,7 @@ from wirekit.errors import (
     TLSError,
 )
 from wirekit.net.address import Address
+from wirekit.net.framing import PassThroughFramer
 from wirekit.net.stream import Stream
 from wirekit.server.connlog import ConnectionRecord, logger
 from wirekit.server.handlers import DatagramHandler, FramedHandler, StreamHandler
@@ -85,6 +86,9 @@ def _serve_framed(handler: FramedHandler, stream: Stream, server: Server) -> Non
     framer = handler.make_framer()
     if (banner := handler.greeting()) is not None:
         stream.sendall(banner)
+    if type(framer) is PassThroughFramer:
+        _serve_pass_through(handler, stream, server, framer.max_size)
+        return
     handle, encode, send = handler.handle_message, framer.encode, stream.sendall
     served = False
     while not handler.closing:
@@ -111,6 +115,26 @@ def _serve_framed(handler: FramedHandler, stream: Stream, server: Server) -> Non
                 send(encode(reply))
             if handler.closing:
                 return
+
+
+def _serve_pass_through(handler: FramedHandler, stream: Stream, server: Server,
+                        max_size: int) -> None:
+    """Every chunk is a message (echo, byte pumps): no framer calls between the syscalls."""
+    handle, send, recv = handler.handle_message, stream.sendall, stream.recv
+    chunk = min(max_size, 65536)  # recv(n) allocates n bytes first: keep n small
+    served = False
+    while not handler.closing:
+        if served or not server.recycling:
+            stream.idle = True  # between messages, always
+            if server.stopping.is_set():
+                return
+        data = recv(chunk)  # clears stream.idle
+        if not data:
+            return
+        reply = handle(data)
+        served = True
+        if reply is not None:
+            send(reply)
 
 
 def serve_datagram(server: Server, data: bytes, sender: Address) -> None:
