@@ -248,3 +248,35 @@ def test_a_refused_client_still_reads_its_answer(http_server, mode, target, body
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(server.url + target, data=body, timeout=10)
     assert caught.value.code == status
+
+
+def test_a_client_that_never_reads_holds_bounded_memory(http_server, mode):
+    """L05: a 200 MB streamed response to a client that reads nothing is produced only as
+    fast as the socket drains (flow control), and other clients are served meanwhile."""
+    produced = [0]
+    block = b"x" * 65536
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/small":
+            return hello_app(environ, start_response)
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+
+        def body():
+            for _ in range(3200):  # 200 MiB
+                produced[0] += len(block)
+                yield block
+
+        return body()
+
+    server = http_server(app, mode)
+    with socket.create_connection((server.address.host, server.address.port), 5) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        sock.sendall(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
+        time.sleep(1.0)
+        conn = http.client.HTTPConnection(server.address.host, server.address.port, timeout=5)
+        conn.request("GET", "/small")
+        assert conn.getresponse().read() == b"Hello World\n"
+        stalled = produced[0]
+        time.sleep(0.5)
+        assert produced[0] == stalled  # nothing more is produced while nobody reads
+        assert stalled < 32 << 20, f"{stalled} bytes produced for a client that reads nothing"
