@@ -323,6 +323,17 @@ class Stream:
         self.bytes_received += len(data)
         return data
 
+    def armed_socket(self) -> socket.socket | None:
+        """The plain socket with this stream's read and write timeouts armed in the kernel,
+        for a hot loop that calls ``recv``/``sendall`` itself (a server's echo path: each
+        Python frame between two system calls costs a GIL hand-off under many threads).
+        None under TLS or with bytes buffered: use the stream's own methods then."""
+        if not self._kernel_timeouts or self.buffer._data or self._eof:
+            return None
+        self._arm(socket.SO_RCVTIMEO, self.timeouts.read)
+        self._arm(socket.SO_SNDTIMEO, self.timeouts.write)
+        return self.socket
+
     def reset_timeouts(self) -> None:
         """Call after changing the socket's timeout or blocking mode directly: the stream
         re-arms its own bounds on the next call instead of trusting its cached state."""

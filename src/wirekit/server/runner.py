@@ -20,6 +20,7 @@ from wirekit.errors import (
 )
 from wirekit.net.address import Address
 from wirekit.net.framing import PassThroughFramer
+from wirekit.net.oserrors import translate
 from wirekit.net.stream import Stream
 from wirekit.server.connlog import ConnectionRecord, logger
 from wirekit.server.handlers import DatagramHandler, FramedHandler, StreamHandler
@@ -119,22 +120,44 @@ def _serve_framed(handler: FramedHandler, stream: Stream, server: Server) -> Non
 
 def _serve_pass_through(handler: FramedHandler, stream: Stream, server: Server,
                         max_size: int) -> None:
-    """Every chunk is a message (echo, byte pumps): no framer calls between the syscalls."""
-    handle, send, recv = handler.handle_message, stream.sendall, stream.recv
+    """Every chunk is a message (echo, byte pumps): nothing between the system calls but the
+    handler. On a plain socket the loop calls ``recv``/``sendall`` itself, bounded by the
+    kernel timeouts the stream armed; this is what makes the threads mode match a bare
+    thread-per-connection server (see bench/README.md)."""
     chunk = min(max_size, 65536)  # recv(n) allocates n bytes first: keep n small
-    served = False
-    while not handler.closing:
-        if served or not server.recycling:
-            stream.idle = True  # between messages, always
-            if server.stopping.is_set():
+    sock = stream.armed_socket()
+    recv = stream.recv if sock is None else sock.recv
+    send = stream.sendall if sock is None else sock.sendall
+    handle = handler.handle_message
+    served, received, sent = False, 0, 0
+    phase = "read"
+    try:
+        while not handler.closing:
+            if served or not server.recycling:
+                stream.idle = True  # between messages, always
+                if server.stop_requested:
+                    return
+            data = recv(chunk)
+            stream.idle = False
+            if not data:
                 return
-        data = recv(chunk)  # clears stream.idle
-        if not data:
-            return
-        reply = handle(data)
-        served = True
-        if reply is not None:
-            send(reply)
+            received += len(data)
+            reply = handle(data)
+            served = True
+            if reply is not None:
+                phase = "send"
+                send(reply)
+                phase = "read"
+                sent += len(reply)
+    except OSError as exc:  # BlockingIOError: a kernel timeout fired on the raw socket
+        seconds = stream.timeouts.read if phase == "read" else stream.timeouts.write
+        if isinstance(exc, BlockingIOError):
+            raise Timeout(phase, seconds) from None
+        raise translate(exc, phase, seconds) from exc
+    finally:
+        if sock is not None:  # the stream's own methods counted already otherwise
+            stream.bytes_received += received
+            stream.bytes_sent += sent
 
 
 def serve_datagram(server: Server, data: bytes, sender: Address) -> None:

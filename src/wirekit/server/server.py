@@ -87,7 +87,9 @@ class Server:
             self.address = self.listener.address
         self.stopping = threading.Event()
         self.stopped = threading.Event()
-        self._stop_requested = False
+        # True once a stop was asked for: a plain attribute, cheap enough for hot loops to
+        # read on every message (``stopping`` is the Event to wait on).
+        self.stop_requested = False
         self.waker = Waker()
         self._active: set[Any] = set()
         # Re-entrant: the second-signal handler may run while this thread holds it.
@@ -181,8 +183,8 @@ class Server:
 
         Safe from signal handlers, including a second signal whose handler runs inside the
         first: only the first call touches the Event (whose lock is not re-entrant)."""
-        if not self._stop_requested:
-            self._stop_requested = True
+        if not self.stop_requested:
+            self.stop_requested = True
             self.stopping.set()
         self.waker.wake()
 

@@ -76,8 +76,8 @@ def become_child(server: Server, *, keep_datagram: bool = False) -> None:
     # parent decides, and SIGKILLs us after the grace period if we are still busy.
 
     def stop_gracefully(signum: int, frame: object) -> None:
-        if not server._stop_requested:  # a nested second signal must not re-enter the Event
-            server._stop_requested = True
+        if not server.stop_requested:  # a nested second signal must not re-enter the Event
+            server.stop_requested = True
             server.stopping.set()
         server.close_idle_connections()
 

@@ -228,7 +228,7 @@ class Prefork(Mode):
         """Runs in the child: fresh control state, own signals, then the inner mode."""
         server.stopping = threading.Event()
         server.stopped = threading.Event()
-        server._stop_requested = False
+        server.stop_requested = False
         server.waker = Waker()
         if server.listener is not None:
             server.listener.forget_path()
