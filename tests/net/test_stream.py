@@ -240,3 +240,20 @@ def test_tls_and_socket_errors_translate_to_the_named_tree():
     refused = translate(ConnectionRefusedError(111, "refused"), "connect")
     assert isinstance(refused, Refused) and refused.errno == 111
     assert isinstance(translate(BrokenPipeError(32, "pipe"), "send"), ConnectionClosed)
+
+
+def test_armed_socket_carries_the_stream_timeouts_in_the_kernel(raw_server):
+    """For hot loops that call recv/sendall themselves: the bounds still hold."""
+    def silent(conn: socket.socket) -> None:
+        conn.sendall(b"one\n")
+        time.sleep(1.0)
+
+    peer = raw_server(silent)
+    with connect(peer.address, timeouts=Timeouts(read=0.2, write=0.5)) as stream:
+        sock = stream.armed_socket()
+        assert sock is stream.socket and sock.gettimeout() is None  # blocking, kernel-bound
+        assert sock.recv(100) == b"one\n"
+        with pytest.raises(BlockingIOError):  # SO_RCVTIMEO fired (the peer then closes:
+            sock.recv(100)                     # without the bound, recv would return b"")
+        stream.buffer.feed(b"buffered")
+        assert stream.armed_socket() is None  # bytes in hand: use the stream's own reads
