@@ -241,3 +241,36 @@ def test_wirekit_serve_https_with_certfile_and_keyfile(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
+
+
+def test_a_running_cgi_script_never_holds_up_the_event_loop(tmp_path):
+    """In the async mode the script runs from a worker thread (its response starts on the
+    first iteration), so other requests are answered while it runs."""
+    from wirekit.http.cgi import CGIApp
+    from wirekit.http.static import StaticFiles
+    from wirekit.testing import serve_wsgi
+
+    root = tmp_path / "site"
+    (root / "cgi-bin").mkdir(parents=True)
+    (root / "page.txt").write_text("static\n")
+    script = root / "cgi-bin" / "wait.sh"
+    script.write_text(f'#!/bin/sh\ntouch {tmp_path}/started\n'
+                      f'while [ ! -f {tmp_path}/go ]; do sleep 0.05; done\n'
+                      'printf "Content-Type: text/plain\\n\\nran\\n"\n')
+    script.chmod(0o755)
+    app = CGIApp(root, fallback=StaticFiles(root, private=[root / "cgi-bin"]))
+    with serve_wsgi(app, concurrency="async") as url:
+        answer: list[bytes] = []
+        slow = threading.Thread(target=lambda: answer.append(
+            urllib.request.urlopen(url + "/cgi-bin/wait.sh", timeout=20).read()))
+        slow.start()
+        for _ in range(200):
+            if (tmp_path / "started").exists():
+                break
+            threading.Event().wait(0.05)
+        assert (tmp_path / "started").exists()
+        # The script is running and waits for us: this answer proves the loop is free.
+        assert urllib.request.urlopen(url + "/page.txt", timeout=5).read() == b"static\n"
+        (tmp_path / "go").touch()
+        slow.join(20)
+        assert answer == [b"ran\n"]

@@ -108,6 +108,12 @@ class CGIApp:
         except Refused as refused:
             logger.debug("CGI %s: %s", log_text(str(environ.get("PATH_INFO"))), refused.reason)
             return error_response(start_response, refused.status)
+        return _RunOnFirstIteration(
+            lambda: self._run(environ, start_response, redirects, script))
+
+    def _run(self, environ: dict[str, Any], start_response: StartResponse, redirects: int,
+             script: Any) -> Iterable[bytes]:
+        """Start the script and answer with its output (called on the first iteration)."""
         try:
             body, length, spool = self._request_body(environ)
         except FormError as exc:
@@ -234,3 +240,28 @@ def _close(spool: IO[bytes] | None) -> None:
 def _finish(process: ScriptProcess, spool: IO[bytes] | None) -> int:
     _close(spool)
     return process.close()
+
+
+class _RunOnFirstIteration:
+    """A script's response, started when the server first iterates it.
+
+    PEP 3333 lets an application call ``start_response`` on the first iteration. Starting
+    the script there, not in the call, means an event-loop server (wirekit's ``async``
+    mode) hands the whole run to a worker thread, because the response is not a list: the
+    loop never waits for a script to start, read its input or print its headers.
+    """
+
+    def __init__(self, run: Any) -> None:
+        self._run = run
+        self._inner: Iterable[bytes] | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._inner is None:
+            self._inner = self._run()
+        yield from self._inner
+
+    def close(self) -> None:
+        """Stop the script if it still runs (the client went away): the inner close."""
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
