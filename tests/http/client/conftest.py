@@ -43,6 +43,21 @@ class TLSFiles:
     directory: Path
 
 
+def serve_each(listener: socket.socket, serve: Callable[[socket.socket], object]) -> None:
+    """Accept on ``listener`` in the background (until it is closed) and run ``serve`` for
+    each connection in a thread of its own, with a 10 s socket timeout."""
+    def accept_loop() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.settimeout(10)
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept_loop, daemon=True).start()
+
+
 @pytest.fixture(scope="session")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
     directory = tmp_path_factory.mktemp("tls")
@@ -192,17 +207,7 @@ def proxy() -> Iterator[Callable[..., Proxy]]:
         listeners.append(listener)
         record = Proxy(f"http://127.0.0.1:{listener.getsockname()[1]}")
 
-        def accept_loop() -> None:
-            while True:
-                try:
-                    conn, _ = listener.accept()
-                except OSError:
-                    return
-                conn.settimeout(10)
-                threading.Thread(target=_proxy_client, args=(conn, record, refuse),
-                                 daemon=True).start()
-
-        threading.Thread(target=accept_loop, daemon=True).start()
+        serve_each(listener, lambda conn: _proxy_client(conn, record, refuse))
         return record
 
     yield start
@@ -278,16 +283,7 @@ def ftp_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root.mkdir()
     listener = socket.create_server(("127.0.0.1", 0))
 
-    def accept_loop() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            conn.settimeout(10)
-            threading.Thread(target=lambda c=conn: _serve_ftp(c, root), daemon=True).start()
-
-    threading.Thread(target=accept_loop, daemon=True).start()
+    serve_each(listener, lambda conn: _serve_ftp(conn, root))
     yield f"ftp://127.0.0.1:{listener.getsockname()[1]}", root
     listener.close()
 

@@ -21,6 +21,7 @@ from typing import Final
 from urllib.parse import quote
 
 from wirekit.errors import ConfigError, RemoteProtocolError
+from wirekit.proto.http.grammar import TOKEN as _TOKEN
 
 __all__ = [
     "DIGEST_ALGORITHMS",
@@ -31,7 +32,6 @@ __all__ = [
     "parse_challenges",
 ]
 
-_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _OWS_COMMAS: Final = re.compile(r"[ \t,]*")
 _OWS: Final = re.compile(r"[ \t]*")
 # auth-param = token BWS "=" BWS ( token / quoted-string ) (RFC 9110 §11.2)

@@ -22,6 +22,7 @@ from wirekit.config import Limits
 from wirekit.errors import MessageTooLarge, RemoteProtocolError
 from wirekit.proto.http.events import END_OF_MESSAGE, Data, EndOfMessage
 from wirekit.proto.http.framing import FORBIDDEN_TRAILERS
+from wirekit.proto.http.grammar import TCHAR
 from wirekit.proto.http.headers import Headers
 from wirekit.proto.http.parser import FieldSectionParser
 
@@ -29,7 +30,7 @@ __all__ = ["BodyReader", "ChunkedReader", "LengthReader", "UntilCloseReader"]
 
 ReadResult = Data | EndOfMessage | None
 
-_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_TOKEN = TCHAR.encode() + rb"+"
 _QUOTED = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
 # chunk = chunk-size [ chunk-ext ] CRLF (RFC 9112 §7.1.1). chunk-size is 1*HEXDIG, capped at 16
 # digits (64 bits). chunk-ext allows BWS around ";" (as the corpus's "5; a; b=c" needs) but

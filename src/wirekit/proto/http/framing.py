@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from wirekit.errors import MessageTooLarge, RemoteProtocolError
+from wirekit.proto.http.grammar import TOKEN as _TOKEN
 from wirekit.proto.http.parser import HOST_FIELD
 from wirekit.proto.http.state import Switch
 
@@ -64,7 +65,6 @@ FORBIDDEN_TRAILERS: Final = frozenset(
 # RFC 9112 §7 transfer-coding registry (x-gzip/x-compress are aliases, §7.2).
 _KNOWN_CODINGS: Final = frozenset({"chunked", "gzip", "deflate", "compress", "x-gzip",
                                    "x-compress"})  # fmt: skip
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Content-Length = 1*DIGIT (RFC 9110 §8.6), capped at 18 digits so the value fits in 63 bits
 # and no int() ever sees "+5", "5_0" or non-ASCII digits (SECURITY.md H04).
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,18}")

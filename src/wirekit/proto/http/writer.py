@@ -20,6 +20,7 @@ from typing import Final
 
 from wirekit.errors import LocalProtocolError
 from wirekit.proto.http.framing import FORBIDDEN_TRAILERS
+from wirekit.proto.http.grammar import TOKEN as _TOKEN
 from wirekit.proto.http.status import REASON_PHRASES, reason_phrase
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "response_head",
 ]
 
-_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # RFC 9110 §5.5: field-content is VCHAR, obs-text, SP and HTAB; every other control is refused.
 _BAD_VALUE: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # The same set minus CR and LF, for checking a whole head whose CRLFs are counted separately.
