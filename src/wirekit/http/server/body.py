@@ -44,11 +44,6 @@ class StreamedBody:
         self._done = False
         self.bytes_read = 0
 
-    @property
-    def complete(self) -> bool:
-        """The whole body has been received (whether or not the application read it)."""
-        return self._done
-
     def _more(self) -> bool:
         if self._done:
             return False

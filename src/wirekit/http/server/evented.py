@@ -268,7 +268,6 @@ class HTTPProtocol(asyncio.Protocol):
             self._refuse(404, "Not Found: outside this server's SCRIPT_NAME\n")
             return
         exchange = Exchange(self.conn, environ, _ThreadOutput(self))
-        environ["wirekit.body"] = body
 
         def work() -> None:
             exchange.run(self.server.app)

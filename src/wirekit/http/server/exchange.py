@@ -45,10 +45,6 @@ class Output(Protocol):
     def sendfile(self, file: Any, offset: int, count: int) -> int: ...
 
 
-class PeerError(Exception):
-    """The request body failed because of the peer (framing, limit, disconnect)."""
-
-
 def parse_status(status: object) -> tuple[int, str]:
     """``"200 OK"`` -> ``(200, "OK")``; a bad status line is a 500 (``LocalProtocolError``)."""
     cached = _STATUS_CACHE.get(status)  # type: ignore[arg-type]
