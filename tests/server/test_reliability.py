@@ -20,8 +20,8 @@ import pytest
 
 from wirekit.config import DEFAULT_TIMEOUTS, Limits
 from wirekit.errors import ConnectionClosed, IncompleteRead
-from wirekit.net import DatagramEndpoint, LineFramer, connect
-from wirekit.server import DatagramHandler, FramedHandler, StreamHandler
+from wirekit.net import DatagramEndpoint, LineFramer, PassThroughFramer, connect
+from wirekit.server import DatagramHandler, FramedHandler, Server, StreamHandler
 from wirekit.server.services import EchoHandler
 
 from .conftest import ServerProcess, _read_banner, hammer
@@ -111,6 +111,35 @@ def test_graceful_shutdown_lets_an_in_flight_request_finish_and_refuses_new_ones
     inflight.join(10)
     assert answer == [b"done"]
     assert server.proc.wait(10) == 0
+
+
+class SlowPassThrough(FramedHandler):
+    """Every chunk is a message; the reply is big and comes late."""
+
+    framer = PassThroughFramer
+    started = threading.Event()
+
+    def handle_message(self, message: bytes) -> bytes:
+        self.started.set()
+        time.sleep(0.5)
+        return message * (1 << 20)  # 1 MiB for a 1-byte message: several sends
+
+
+@pytest.mark.parametrize("mode", ["sync", "threads"])
+def test_shutdown_mid_reply_still_sends_the_whole_reply(mode):
+    """A pass-through connection stays marked idle while it answers (no flag per message);
+    shutdown must then shut only the read side, so the reply in progress is not cut off."""
+    SlowPassThrough.started.clear()
+    server = Server(SlowPassThrough, "127.0.0.1:0", concurrency=mode).start()
+    with connect(server.address) as stream:
+        stream.sendall(b"z")
+        assert SlowPassThrough.started.wait(10)
+        stopper = threading.Thread(target=server.shutdown)
+        stopper.start()
+        assert stream.recv_exactly(1 << 20, timeout=10) == b"z" * (1 << 20)
+        assert stream.recv(timeout=10) == b""  # and then the server ends the connection
+    stopper.join(20)
+    assert server.stopped.is_set()
 
 
 def test_sigterm_with_idle_connections_exits_zero(cli_server):

@@ -87,8 +87,8 @@ def _serve_framed(handler: FramedHandler, stream: Stream, server: Server) -> Non
     framer = handler.make_framer()
     if (banner := handler.greeting()) is not None:
         stream.sendall(banner)
-    if type(framer) is PassThroughFramer:
-        _serve_pass_through(handler, stream, server, framer.max_size)
+    if type(framer) is PassThroughFramer and (sock := stream.armed_socket()) is not None:
+        _serve_pass_through(handler, stream, sock, server, framer.max_size)
         return
     handle, encode, send = handler.handle_message, framer.encode, stream.sendall
     served = False
@@ -118,46 +118,54 @@ def _serve_framed(handler: FramedHandler, stream: Stream, server: Server) -> Non
                 return
 
 
-def _serve_pass_through(handler: FramedHandler, stream: Stream, server: Server,
-                        max_size: int) -> None:
-    """Every chunk is a message (echo, byte pumps): nothing between the system calls but the
-    handler. On a plain socket the loop calls ``recv``/``sendall`` itself, bounded by the
-    kernel timeouts the stream armed; this is what makes the threads mode match a bare
-    thread-per-connection server (see bench/README.md)."""
+def _serve_pass_through(handler: FramedHandler, stream: Stream, sock: socket.socket,
+                        server: Server, max_size: int) -> None:
+    """Every chunk is a message (echo, byte pumps): ``recv``, the handler, ``sendall`` on the
+    plain socket (the stream armed the kernel timeouts), and nothing else between the system
+    calls. Under the threads mode each bytecode there widens the window in which another
+    thread wants the GIL, and on two cores that costs hand-offs (see bench/README.md).
+
+    Graceful shutdown without a flag per message: the stream stays marked idle, because a
+    pass-through connection blocked in ``recv`` is always between messages, and the server
+    shuts only the *read* side of idle connections (:meth:`Server.close_idle_connections`).
+    A reply being written still goes out; the next ``recv`` sees the end of input, or a
+    message already in the socket is served and the stop flag checked after it."""
     chunk = min(max_size, 65536)  # recv(n) allocates n bytes first: keep n small
-    sock = stream.armed_socket()
-    recv = stream.recv if sock is None else sock.recv
-    send = stream.sendall if sock is None else sock.sendall
-    handle = handler.handle_message
-    served, received, sent = False, 0, 0
-    phase = "read"
+    recv, send, handle = sock.recv, sock.sendall, handler.handle_message
+    received = sent = 0
+    # A worker being recycled serves the first message of its last connections: not idle
+    # until that one is answered.
+    stream.idle = not server.recycling
     try:
-        while not handler.closing:
-            if served or not server.recycling:
-                stream.idle = True  # between messages, always
-                if server.stop_requested:
-                    return
-            data = recv(chunk)
-            stream.idle = False
+        while True:
+            try:
+                data = recv(chunk)
+            except OSError as exc:
+                raise _failed(exc, "read", stream.timeouts.read) from exc
             if not data:
                 return
-            received += len(data)
             reply = handle(data)
-            served = True
             if reply is not None:
-                phase = "send"
-                send(reply)
-                phase = "read"
+                try:
+                    send(reply)
+                except OSError as exc:
+                    raise _failed(exc, "send", stream.timeouts.write) from exc
                 sent += len(reply)
-    except OSError as exc:  # BlockingIOError: a kernel timeout fired on the raw socket
-        seconds = stream.timeouts.read if phase == "read" else stream.timeouts.write
-        if isinstance(exc, BlockingIOError):
-            raise Timeout(phase, seconds) from None
-        raise translate(exc, phase, seconds) from exc
+            received += len(data)
+            if handler.closing or server.stop_requested:
+                return
+            if not stream.idle:
+                stream.idle = True
     finally:
-        if sock is not None:  # the stream's own methods counted already otherwise
-            stream.bytes_received += received
-            stream.bytes_sent += sent
+        stream.bytes_received += received
+        stream.bytes_sent += sent
+
+
+def _failed(exc: OSError, phase: str, seconds: float | None) -> Exception:
+    """A raw socket call's error as wirekit's: BlockingIOError is a kernel timeout firing."""
+    if isinstance(exc, BlockingIOError):
+        return Timeout(phase, seconds)
+    return translate(exc, phase, seconds)
 
 
 def serve_datagram(server: Server, data: bytes, sender: Address) -> None:

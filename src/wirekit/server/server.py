@@ -139,18 +139,25 @@ class Server:
             return len(self._active)
 
     def close_idle_connections(self) -> int:
-        """At shutdown: close connections waiting between messages (nothing in flight)."""
-        return self.force_close_active(only_idle=True)
+        """At shutdown: end connections waiting between messages (nothing in flight).
 
-    def force_close_active(self, only_idle: bool = False) -> int:
-        """Shut down tracked connections (unblocks handlers stuck in a read)."""
+        Only their read side is shut: the handler's blocked read sees the end of input and it
+        ends as if the client had left, while a reply still being written goes out whole (a
+        pass-through connection stays marked idle while it answers; see ``runner``)."""
+        return self._shut(socket.SHUT_RD, only_idle=True)
+
+    def force_close_active(self) -> int:
+        """Shut down every tracked connection (unblocks handlers stuck in a read or write)."""
+        return self._shut(socket.SHUT_RDWR, only_idle=False)
+
+    def _shut(self, how: int, only_idle: bool) -> int:
         with self._active_lock:
             streams = [s for s in self._active if s.idle or not only_idle]
         for stream in streams:
             with contextlib.suppress(OSError):
                 # The plain socket's shutdown, even under TLS: ssl.SSLSocket.shutdown() would
                 # drop the TLS state under a thread that may still be writing.
-                socket.socket.shutdown(stream.socket, socket.SHUT_RDWR)
+                socket.socket.shutdown(stream.socket, how)
         return len(streams)
 
     # -- running --------------------------------------------------------------------------
