@@ -41,6 +41,8 @@ SCENARIOS = {
     "slow": lambda: Server(Slow, concurrency="threads"),
     "recycle": lambda: Server(Pid, concurrency=Prefork(workers=1, max_requests=5,
                                                        max_requests_jitter=2)),
+    "recycle-reuseport": lambda: Server(Pid, reuse_port=True, concurrency=Prefork(
+        workers=2, max_requests=8, max_requests_jitter=2)),
     "hang": lambda: Server(Pid, concurrency=Prefork(workers=2, worker_mode=Sync(),
                                                     worker_timeout=1.0)),
     "bootfail": lambda: Server(Pid, concurrency=Prefork(workers=2, worker_init=boot_fails)),

@@ -142,6 +142,30 @@ def test_shutdown_mid_reply_still_sends_the_whole_reply(mode):
     assert server.stopped.is_set()
 
 
+class LineEcho(FramedHandler):
+    framer = LineFramer
+
+    def handle_message(self, message: bytes) -> bytes:
+        return message
+
+
+@pytest.mark.parametrize("handler", [LineEcho, EchoHandler], ids=["framed", "pass-through"])
+def test_a_recycling_server_answers_the_first_message_of_a_waiting_connection(handler):
+    """Prefork's max_requests: the worker stops after the connections in hand, and one that
+    connected but has not spoken yet is in hand. It must not be shut as idle."""
+    server = Server(handler, "127.0.0.1:0", concurrency="threads").start()
+    with connect(server.address) as fresh, connect(server.address) as served:
+        served.sendall(b"one\n")
+        assert served.recv_exactly(4, timeout=10) == b"one\n"
+        time.sleep(0.3)  # both handlers now wait in recv
+        server.recycle()  # what the acceptor does when the connection budget is spent
+        assert served.recv(timeout=10) == b""  # served and idle: closed at once
+        fresh.sendall(b"first\n")
+        assert fresh.recv_exactly(6, timeout=10) == b"first\n"
+        assert fresh.recv(timeout=10) == b""  # and then it ends
+    assert server.stopped.wait(20)
+
+
 def test_sigterm_with_idle_connections_exits_zero(cli_server):
     for mode in ("sync", "threads", "async", "fork", "prefork"):
         server = cli_server("echo", "--port", "0", "--concurrency", mode)
@@ -352,6 +376,32 @@ def test_a_burst_of_connects_is_queued_not_refused(serve):
         thread.join(60)
     assert not refused
     assert len(answered) == 300
+
+
+def test_prefork_recycling_with_reuse_port_resets_no_queued_connection():
+    """With SO_REUSEPORT each worker has its own accept queue. A worker that recycles must not
+    take connections the kernel already queued on its socket down with it (N04)."""
+    server = start_app("recycle-reuseport")
+    answers: list[bytes] = []
+    errors: list[BaseException] = []
+
+    def client() -> None:
+        for _ in range(40):
+            try:
+                answers.append(ask(server.address))
+            except BaseException as exc:  # every failure is the finding
+                errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=client) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert not errors, f"{len(errors)} of 240 connections failed: {errors[:3]}"
+        assert len(set(answers)) >= 10  # many recycles happened on the way
+    finally:
+        assert server.stop() == 0
 
 
 def test_a_client_that_never_reads_cannot_grow_server_memory(cli_server):

@@ -71,6 +71,9 @@ class Stream:
         # True while the owner waits between messages (set by servers; cleared when bytes
         # arrive): a shutting-down server may close an idle connection at once.
         self.idle = False
+        # True once a server answered a message on it. A worker being recycled shuts only
+        # served idle connections: one still waiting for its first message gets it answered.
+        self.served = False
         self._eof = False
         self._closed = False
         # The timeout each direction is armed with (_UNSET: not yet). Plain attributes, read

@@ -111,7 +111,7 @@ def _serve_framed(handler: FramedHandler, stream: Stream, server: Server) -> Non
             raise
         for message in messages:
             reply = handle(message)
-            served = True
+            served = stream.served = True
             if reply is not None:
                 send(encode(reply))
             if handler.closing:
@@ -133,9 +133,7 @@ def _serve_pass_through(handler: FramedHandler, stream: Stream, sock: socket.soc
     chunk = min(max_size, 65536)  # recv(n) allocates n bytes first: keep n small
     recv, send, handle = sock.recv, sock.sendall, handler.handle_message
     received = sent = 0
-    # A worker being recycled serves the first message of its last connections: not idle
-    # until that one is answered.
-    stream.idle = not server.recycling
+    stream.idle = True  # until the first answer, a recycling server spares it (``served``)
     try:
         while True:
             try:
@@ -154,8 +152,8 @@ def _serve_pass_through(handler: FramedHandler, stream: Stream, sock: socket.soc
             received += len(data)
             if handler.closing or server.stop_requested:
                 return
-            if not stream.idle:
-                stream.idle = True
+            if not stream.served:
+                stream.served = True
     finally:
         stream.bytes_received += received
         stream.bytes_sent += sent

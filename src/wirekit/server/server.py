@@ -139,7 +139,8 @@ class Server:
             return len(self._active)
 
     def close_idle_connections(self) -> int:
-        """At shutdown: end connections waiting between messages (nothing in flight).
+        """At shutdown: end connections waiting between messages (nothing in flight). A worker
+        being recycled spares those still waiting for their first message, and serves it.
 
         Only their read side is shut: the handler's blocked read sees the end of input and it
         ends as if the client had left, while a reply still being written goes out whole (a
@@ -152,7 +153,8 @@ class Server:
 
     def _shut(self, how: int, only_idle: bool) -> int:
         with self._active_lock:
-            streams = [s for s in self._active if s.idle or not only_idle]
+            streams = [s for s in self._active if not only_idle
+                       or (s.idle and (s.served or not self.recycling))]
         for stream in streams:
             with contextlib.suppress(OSError):
                 # The plain socket's shutdown, even under TLS: ssl.SSLSocket.shutdown() would

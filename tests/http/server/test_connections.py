@@ -203,6 +203,20 @@ def test_graceful_shutdown_finishes_the_request_in_flight(mode):
     assert result and result[0].startswith(b"HTTP/1.1 200") and result[0].endswith(b"finished")
 
 
+def test_a_recycling_server_answers_a_waiting_connections_first_request(mode):
+    """Prefork's max_requests: a connection already accepted but still silent is in hand, so
+    the recycled worker answers its first request instead of closing it as idle."""
+    server = HTTPServer(hello_app, "127.0.0.1:0", concurrency=mode).start()
+    fresh = socket.create_connection((server.address.host, server.address.port), 5)
+    time.sleep(0.3)  # the connection is now waiting for its first request
+    server.recycle()
+    fresh.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    answer = read_all(fresh, 5)
+    fresh.close()
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"Hello World\n")
+    assert server.stopped.wait(20)
+
+
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.one_of(

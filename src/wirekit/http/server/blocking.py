@@ -110,6 +110,7 @@ class HTTPHandler(StreamHandler):
                 refuse(conn, out.write, 404, "Not Found: outside this server's SCRIPT_NAME\n")
                 return
             exchange.run(app)
+            stream.served = True
             if server.access_log:
                 log_exchange(environ, exchange)  # type: ignore[arg-type]
             if exchange.must_close or conn.our_state is not State.DONE:
@@ -148,7 +149,8 @@ class HTTPHandler(StreamHandler):
             else:
                 timeout = wait
                 stream.idle = True
-                if server.stopping.is_set():
+                # A worker being recycled still answers a new connection's first request.
+                if server.stopping.is_set() and (stream.served or not server.recycling):
                     return None
             try:
                 data = stream.recv(65536, timeout=timeout)

@@ -7,18 +7,25 @@ The master forks the workers and then only supervises (gunicorn's arbiter is the
   storm (SECURITY.md N04);
 * each worker beats a heartbeat in shared memory from its accept loop; a worker silent for
   ``worker_timeout`` is sent SIGABRT, then SIGKILL, and replaced (N05);
-* ``max_requests`` (plus random ``jitter``) recycles a worker after that many connections;
+* ``max_requests`` (plus random ``jitter``) recycles a worker after that many connections. A
+  retiring worker tells the master when it stops accepting, and its replacement starts at once
+  while it finishes the connections in hand (capacity never dips to N-1 for a long drain);
 * SIGTERM/SIGINT: the master stops, SIGTERMs the workers, which drain gracefully, and kills
   what remains after the grace period.
 
 Inside each worker another mode runs the handlers: ``threads`` by default, ``async`` for
 async handlers, or any mode given as ``worker_mode``. With ``reuse_port=True`` on the Server,
-each worker binds its own socket with SO_REUSEPORT and the kernel spreads connections evenly.
+each worker slot has its own SO_REUSEPORT socket and the kernel spreads connections evenly.
+The master binds those sockets and keeps them open: a worker that exits (recycled, crashed,
+killed as hung) leaves its socket, and whatever the kernel queued on it, to its replacement.
+Were the worker to own the socket, closing it would reset every queued connection, and the
+kernel would refuse new ones hashed to it until a replacement bound again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import faulthandler
 import mmap
 import os
@@ -31,7 +38,7 @@ import time
 from typing import TYPE_CHECKING
 
 from wirekit.errors import ConfigError, WirekitError
-from wirekit.net.listener import listen
+from wirekit.net.listener import Listener, listen
 from wirekit.server.connlog import logger
 from wirekit.server.handlers import AsyncStreamHandler, Handler
 from wirekit.server.modes.base import Mode
@@ -65,16 +72,52 @@ def _exit_hung(signum: int, frame: object) -> None:
 
 
 class Heartbeats:
-    """One float per worker slot in memory shared across fork: the last time it beat."""
+    """Per worker process, in memory shared across fork: the last time it beat, and whether
+    it is retiring (stopped accepting, finishing its connections).
 
-    def __init__(self, slots: int) -> None:
-        self._map = mmap.mmap(-1, _SLOT.size * slots)
+    Indexed by a beat index of its own, not by socket slot: a retiring worker and its
+    replacement live side by side for a while."""
 
-    def beat(self, slot: int) -> None:
-        _SLOT.pack_into(self._map, _SLOT.size * slot, time.monotonic())
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._map = mmap.mmap(-1, (_SLOT.size + 1) * size)
+        self._flags = _SLOT.size * size  # one byte per index after the floats
+        self._free = set(range(size))
 
-    def last(self, slot: int) -> float:
-        return _SLOT.unpack_from(self._map, _SLOT.size * slot)[0]
+    def take(self) -> int | None:
+        """A free index, reset (master only); None when all are in use."""
+        if not self._free:
+            return None
+        index = min(self._free)
+        self._free.discard(index)
+        self.beat(index)
+        self._map[self._flags + index] = 0
+        return index
+
+    def release(self, index: int) -> None:
+        self._free.add(index)
+
+    def beat(self, index: int) -> None:
+        _SLOT.pack_into(self._map, _SLOT.size * index, time.monotonic())
+
+    def last(self, index: int) -> float:
+        return _SLOT.unpack_from(self._map, _SLOT.size * index)[0]
+
+    def retire(self, index: int) -> None:
+        self._map[self._flags + index] = 1
+
+    def retiring(self, index: int) -> bool:
+        return self._map[self._flags + index] == 1
+
+
+@dataclasses.dataclass
+class _Worker:
+    """The master's record of one worker process."""
+
+    slot: int  # which listening socket (with SO_REUSEPORT) and which of the N places
+    beat: int  # its heartbeat index
+    started: float
+    replaced: bool = False  # retiring and already replaced: not restarted when it exits
 
 
 class Prefork(Mode):
@@ -96,10 +139,10 @@ class Prefork(Mode):
         self.worker_timeout = worker_timeout
         self.worker_init = worker_init  # runs first in each worker; raising = a boot failure
         self.children = Children()
-        self._slots: dict[int, tuple[int, float]] = {}  # pid -> (slot, started)
+        self._workers: dict[int, _Worker] = {}  # by pid
+        self._listeners: dict[int, Listener] = {}  # by slot, with SO_REUSEPORT
         self._aborted: dict[int, float] = {}  # pid -> when SIGABRT was sent
         self.failed = False
-        self._first_round = False  # while the initial workers are forked
 
     @classmethod
     def sized(cls, workers: int | None) -> Prefork:
@@ -114,42 +157,54 @@ class Prefork(Mode):
 
     # -- master ---------------------------------------------------------------------------
     def serve(self, server: Server) -> None:
-        self.heartbeats = Heartbeats(self.workers)
+        # Twice the workers: each retiring worker beats beside its replacement.
+        self.heartbeats = Heartbeats(2 * self.workers)
         boot_failures: list[float] = []
         missing: set[int] = set()  # slots whose fork failed: retried every tick
         try:
-            self._first_round = True
+            if self._own_sockets(server):
+                self._listeners = {slot: server.listener if slot == 0 else listen(  # type: ignore[misc]
+                    server.address, reuse_port=True, timeouts=server.timeouts,
+                    limits=server.limits) for slot in range(self.workers)}
             missing = {slot for slot in range(self.workers) if not self._spawn(server, slot)}
-            if self._own_sockets(server) and 0 not in missing:
-                # Worker 0 inherited this socket (and whatever the kernel queued on it):
-                # closing the master's copy loses nothing. Later workers bind their own.
-                server.listener.socket.close()  # type: ignore[union-attr]
-            self._first_round = False
             while not server.stopping.is_set():
                 with contextlib.suppress(InterruptedError, OSError, ValueError):
                     select.select([server.waker], [], [], 0.5)
                 server.waker.drain()
                 if self._replace_dead(server, boot_failures, missing):
                     break
+                self._replace_retiring(server, missing)
                 missing = {slot for slot in missing if not self._spawn(server, slot)}
                 self._kill_hung()
         finally:
             server.close_listener()
+            for listener in self._listeners.values():
+                listener.close()
             self.children.terminate(server.timeouts.shutdown_grace)  # SIGTERM, grace, SIGKILL
         if self.failed:
             raise WorkerBootError(
                 f"{MAX_BOOT_FAILURES} workers failed right after starting; see the log above")
 
+    def _replace_retiring(self, server: Server, missing: set[int]) -> None:
+        """Start a replacement for each worker that stopped accepting (its budget spent)."""
+        for worker in list(self._workers.values()):
+            if not worker.replaced and self.heartbeats.retiring(worker.beat):
+                worker.replaced = True
+                if not self._spawn(server, worker.slot):
+                    missing.add(worker.slot)
+
     def _replace_dead(self, server: Server, boot_failures: list[float], missing: set[int]
                       ) -> bool:
         """Reap exited workers and start replacements; True when booting keeps failing."""
         for pid, status in self.children.reap():
-            slot, started = self._slots.pop(pid)
+            worker = self._workers.pop(pid)
+            self.heartbeats.release(worker.beat)
             self._aborted.pop(pid, None)
-            if server.stopping.is_set():
+            slot = worker.slot
+            if server.stopping.is_set() or worker.replaced:
                 continue
             code = os.waitstatus_to_exitcode(status)
-            lived = time.monotonic() - started
+            lived = time.monotonic() - worker.started
             if code != 0 and (code == EXIT_BOOT_FAILURE or lived < BOOT_WINDOW):
                 now = time.monotonic()
                 boot_failures[:] = [t for t in boot_failures if now - t < 10] + [now]
@@ -167,14 +222,14 @@ class Prefork(Mode):
 
     def _kill_hung(self) -> None:
         now = time.monotonic()
-        for pid, (slot, started) in list(self._slots.items()):
-            last = max(self.heartbeats.last(slot), started)
+        for pid, worker in list(self._workers.items()):
+            last = max(self.heartbeats.last(worker.beat), worker.started)
             if now - last <= self.worker_timeout:
                 continue
             sent = self._aborted.get(pid)
             if sent is None:
-                logger.error("worker %d (pid %d) silent for %.0fs: aborting it", slot, pid,
-                             now - last)
+                logger.error("worker %d (pid %d) silent for %.0fs: aborting it", worker.slot,
+                             pid, now - last)
                 self._aborted[pid] = now
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGABRT)
@@ -201,48 +256,60 @@ class Prefork(Mode):
         Signals are blocked across fork so that a SIGTERM cannot reach the child while it
         still runs the master's handler; the child unblocks them once its own are in place.
         """
-        self.heartbeats.beat(slot)
+        beat = self.heartbeats.take()
+        if beat is None:  # every index taken by retiring workers: wait for one to exit
+            return False
         blocked = {signal.SIGTERM, signal.SIGINT}
         signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
         try:
             pid = os.fork()
         except OSError as exc:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
+            self.heartbeats.release(beat)
             logger.error("cannot start worker %d (%s); retrying", slot, exc.strerror)
             return False
         if pid == 0:
             code = EXIT_BOOT_FAILURE
             try:
-                code = self._worker_main(server, slot)
+                code = self._worker_main(server, slot, beat)
             except BaseException:
                 logger.exception("worker %d failed", slot)
             finally:
                 os._exit(code)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
         self.children.pids.add(pid)
-        self._slots[pid] = (slot, time.monotonic())
+        self._workers[pid] = _Worker(slot, beat, time.monotonic())
         return True
 
     # -- worker ---------------------------------------------------------------------------
-    def _worker_main(self, server: Server, slot: int) -> int:
+    def _worker_main(self, server: Server, slot: int, beat: int) -> int:
         """Runs in the child: fresh control state, own signals, then the inner mode."""
         server.stopping = threading.Event()
         server.stopped = threading.Event()
         server.stop_requested = False
-        server.waker = Waker()
+        master_waker, server.waker = server.waker, Waker()
         if server.listener is not None:
             server.listener.forget_path()
-            if self._own_sockets(server) and not (slot == 0 and self._first_round):
-                server.listener.socket.close()
-                server.listener = listen(server.address, reuse_port=True,
-                                         timeouts=server.timeouts, limits=server.limits)
+        if self._listeners:  # keep this slot's socket, drop the inherited copies of the rest
+            for other, listener in self._listeners.items():
+                if other != slot:
+                    listener.socket.close()
+            server.listener = self._listeners[slot]
+        recycle = server.recycle
+
+        def retire() -> None:  # tell the master at once, so a replacement starts accepting
+            self.heartbeats.retire(beat)
+            master_waker.wake()
+            recycle()
+
+        server.recycle = retire  # type: ignore[method-assign]
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the master coordinates Ctrl-C
         signal.signal(signal.SIGTERM, lambda *_: server.request_stop())
         signal.signal(signal.SIGABRT, _exit_hung)  # the master's verdict: we are hung
         # Beat several times per timeout, so a healthy idle worker never looks hung.
         server.tick_interval = min(server.tick_interval, self.worker_timeout / 4)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
-        server.heartbeat = lambda: self.heartbeats.beat(slot)  # type: ignore[method-assign]
+        server.heartbeat = lambda: self.heartbeats.beat(beat)  # type: ignore[method-assign]
         if self.max_requests:
             server.connection_budget = self.max_requests + random.randint(0, self.jitter)  # noqa: S311
         self.children = Children()
