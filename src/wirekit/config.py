@@ -47,6 +47,9 @@ class Timeouts:
     # Total time to receive a request's header block: a deadline, not per recv, so that a
     # slowloris client sending a byte a second is still cut off (SECURITY.md L04).
     header: float | None = 10.0
+    # Total time to receive one framed message (a line, a length-prefixed frame) once its
+    # first byte arrived: a deadline, so a client dripping a byte at a time is cut off too.
+    message: float | None = 30.0
     # Idle keep-alive between requests (uvicorn 5 s, gunicorn 2 s).
     keep_alive: float | None = 5.0
     # Authentication handshake on the object channel (SECURITY.md R03).

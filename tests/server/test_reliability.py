@@ -13,13 +13,14 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 
 import psutil
 import pytest
 
 from wirekit.config import DEFAULT_TIMEOUTS, Limits
-from wirekit.errors import ConnectionClosed, IncompleteRead
+from wirekit.errors import ConnectionClosed, IncompleteRead, NetworkError, Timeout
 from wirekit.net import DatagramEndpoint, LineFramer, PassThroughFramer, connect
 from wirekit.server import DatagramHandler, FramedHandler, Server, StreamHandler
 from wirekit.server.services import EchoHandler
@@ -320,6 +321,31 @@ def test_idle_connections_are_closed(serve, mode):
 
 
 @pytest.mark.parametrize("mode", ["threads", "async"])
+def test_a_message_dripped_a_byte_at_a_time_is_cut_off_at_the_message_deadline(
+        serve, mode, caplog):
+    """L04 for framed protocols: every byte arrives well within the idle timeout, but the
+    whole line must arrive within Timeouts.message."""
+    timeouts = dataclasses.replace(DEFAULT_TIMEOUTS, idle=60, message=1.0)
+    server = serve(LineEcho, concurrency=mode, timeouts=timeouts)
+    caplog.set_level(logging.INFO, logger="wirekit.server")
+    with connect(server.address) as stream:
+        stream.sendall(b"quick\n")
+        assert stream.recv_exactly(6, timeout=10) == b"quick\n"  # a whole line is fine
+        started = time.monotonic()
+        closed = False
+        while time.monotonic() - started < 10 and not closed:
+            try:
+                stream.sendall(b"s")
+                closed = stream.recv(timeout=0.3) == b""
+            except Timeout:
+                continue
+            except (ConnectionClosed, NetworkError):
+                closed = True
+        assert closed, "the server kept a dripping client for 10 s"
+    assert wait_until(lambda: "message" in caplog.text and "timed out" in caplog.text)
+
+
+@pytest.mark.parametrize("mode", ["threads", "async"])
 def test_oversized_framed_message_disconnects_with_a_last_word(serve, mode):
     class Small(FramedHandler):
         framer = LineFramer
@@ -418,6 +444,38 @@ def test_a_client_that_never_reads_cannot_grow_server_memory(cli_server):
     assert sent < 100 * 2**20  # the server stopped reading: backpressure reached the client
     assert grown < 32 * 2**20
     assert server.stop() == 0
+
+
+class BigReplies(FramedHandler):
+    """A small request, a big answer: 256 KiB per line."""
+
+    framer = LineFramer
+
+    def handle_message(self, message: bytes) -> bytes:
+        return message * (1 << 18)
+
+
+@pytest.mark.parametrize("half_close", [False, True], ids=["open", "half-closed"])
+def test_async_stops_answering_a_client_that_does_not_read_and_loses_nothing(serve,
+                                                                              half_close):
+    """200 one-byte requests in one chunk ask for 50 MiB of replies. While the client does not
+    read, the server answers only up to the transport's high-water mark (L05); once it reads,
+    every reply arrives, even if it half-closed its side right after asking (N02)."""
+    server = serve(BigReplies, concurrency="async")
+    tracemalloc.start()
+    try:
+        with connect(server.address) as stream:
+            stream.sendall(b"x\n" * 200)
+            if half_close:
+                stream.socket.shutdown(socket.SHUT_WR)
+            time.sleep(1.0)  # the server answers what fits, then waits
+            held = tracemalloc.get_traced_memory()[0]
+            reply = b"x" * (1 << 18) + b"\n"  # the line framer ends each reply
+            received = stream.recv_exactly(200 * len(reply), timeout=30)
+        assert received == reply * 200
+        assert held < 24 * 2**20, f"{held / 2**20:.0f} MiB held for a client that did not read"
+    finally:
+        tracemalloc.stop()
 
 
 def test_fork_mode_caps_children_and_queues_the_rest(cli_server):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from typing import TYPE_CHECKING
 
 from wirekit.errors import (
@@ -19,7 +20,7 @@ from wirekit.errors import (
     TLSError,
 )
 from wirekit.net.address import Address
-from wirekit.net.framing import PassThroughFramer
+from wirekit.net.framing import Framer, PassThroughFramer
 from wirekit.net.oserrors import translate
 from wirekit.net.stream import Stream
 from wirekit.server.connlog import ConnectionRecord, logger
@@ -42,7 +43,8 @@ def conclude(exc: BaseException, handler: str, client: Address) -> tuple[str, in
 def outcome_of(exc: BaseException) -> tuple[str, int]:
     """How a connection ended, as words for the log line and a log level."""
     if isinstance(exc, Timeout):
-        return "closed on idle timeout", logging.INFO
+        slow = exc.phase == "message"  # a message that trickled in (SECURITY.md L04)
+        return (f"closed: {exc}" if slow else "closed on idle timeout"), logging.INFO
     if isinstance(exc, MessageTooLarge):
         return f"closed: {exc}", logging.WARNING
     if isinstance(exc, TLSError):
@@ -89,17 +91,30 @@ def _serve_framed(handler: FramedHandler, stream: Stream, server: Server) -> Non
         stream.sendall(banner)
     if type(framer) is PassThroughFramer and (sock := stream.armed_socket()) is not None:
         _serve_pass_through(handler, stream, sock, server, framer.max_size)
-        return
+    else:
+        _serve_messages(handler, framer, stream, server)
+
+
+def _serve_messages(handler: FramedHandler, framer: Framer, stream: Stream, server: Server
+                    ) -> None:
     handle, encode, send = handler.handle_message, framer.encode, stream.sendall
     served = False
+    limit = server.timeouts.message
+    deadline: float | None = None  # for the message in progress (SECURITY.md L04)
     while not handler.closing:
-        # Idle = between messages. A connection still waiting for its first message counts
-        # too, except in a worker being recycled, which serves its last connections.
-        if framer.between_messages and (served or not server.recycling):
-            stream.idle = True
-            if server.stopping.is_set():
-                return  # nothing in flight: closing loses nothing
-        data = stream.recv()  # clears stream.idle when bytes arrive
+        if framer.between_messages:
+            deadline = None
+            # Idle = between messages. A connection still waiting for its first message
+            # counts too, except in a worker being recycled, which serves its last ones.
+            if served or not server.recycling:
+                stream.idle = True
+                if server.stopping.is_set():
+                    return  # nothing in flight: closing loses nothing
+            data = stream.recv()  # clears stream.idle when bytes arrive
+        else:
+            if deadline is None and limit is not None:
+                deadline = time.monotonic() + limit
+            data = _recv_before(stream, deadline, limit)
         if not data:
             framer.close()  # IncompleteRead if the client closed mid-message
             return
@@ -116,6 +131,21 @@ def _serve_framed(handler: FramedHandler, stream: Stream, server: Server) -> Non
                 send(encode(reply))
             if handler.closing:
                 return
+
+
+def _recv_before(stream: Stream, deadline: float | None, limit: float | None) -> bytes:
+    """The rest of a message must arrive by ``deadline``, however it trickles in."""
+    if deadline is None:
+        return stream.recv()
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise Timeout("message", limit)
+    if stream.timeouts.read is not None and stream.timeouts.read < left:
+        return stream.recv()  # the read timeout comes first
+    try:
+        return stream.recv(timeout=left)
+    except Timeout:
+        raise Timeout("message", limit) from None
 
 
 def _serve_pass_through(handler: FramedHandler, stream: Stream, sock: socket.socket,

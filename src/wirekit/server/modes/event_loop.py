@@ -14,7 +14,7 @@ import logging
 import socket
 from typing import TYPE_CHECKING, Any
 
-from wirekit.errors import ConfigError, MessageTooLarge
+from wirekit.errors import ConfigError, MessageTooLarge, Timeout
 from wirekit.net.address import Address
 from wirekit.net.aio import AsyncStream, IdleTimer, StreamProtocol
 from wirekit.net.framing import PassThroughFramer
@@ -60,6 +60,12 @@ class FramedProtocol(asyncio.Protocol):
         self.idle: IdleTimer | None = None
         self.served = False
         self.stop_when_idle = False
+        self.write_paused = False
+        self.eof = False  # the client half-closed while a backlog waited
+        # Started when a message is partly in: it must be complete in Timeouts.message.
+        self.message_timer: asyncio.TimerHandle | None = None
+        # Messages of a chunk not yet answered because the client stopped reading replies.
+        self.backlog: list[bytes] = []
         if type(self.framer) is PassThroughFramer:
             # Every chunk is a message: skip the framer's calls (echo, byte pumps).
             self._general_received = self.data_received
@@ -114,27 +120,49 @@ class FramedProtocol(asyncio.Protocol):
                 if (last := handler.on_too_large()) is not None:
                     self._write(last)
                 raise
-            for message in messages:
-                reply = handler.handle_message(message)
-                self.served = True
-                if reply is not None:
-                    out = self.framer.encode(reply)
-                    self.transport.write(out)  # type: ignore[union-attr]
-                    self.bytes_out += len(out)
-                if handler.closing:
-                    self.transport.close()  # type: ignore[union-attr]
-                    return
-            if self.stop_when_idle:
-                self.close_when_idle()
+            self._answer(messages)
+            if self.framer.between_messages:
+                if self.message_timer is not None:
+                    self.message_timer.cancel()
+                    self.message_timer = None
+            elif self.message_timer is None and (limit := self.server.timeouts.message):
+                self.message_timer = asyncio.get_running_loop().call_later(
+                    limit, self._on_slow_message, limit)
         except Exception as exc:
             self._fail(exc)
+
+    def _on_slow_message(self, limit: float) -> None:
+        self.outcome = f"closed: {Timeout('message', limit)}"  # SECURITY.md L04
+        self.transport.abort()  # type: ignore[union-attr]
+
+    def _answer(self, messages: list[bytes]) -> None:
+        """Answer ``messages`` in order. If the client stops reading replies on the way (the
+        transport calls ``pause_writing``), the rest wait in ``backlog`` until it reads again:
+        a chunk of many small requests with big replies cannot fill the server's memory."""
+        handler, transport = self.handler, self.transport
+        for index, message in enumerate(messages):
+            reply = handler.handle_message(message)
+            self.served = True
+            if reply is not None:
+                out = self.framer.encode(reply)
+                transport.write(out)  # type: ignore[union-attr]
+                self.bytes_out += len(out)
+            if handler.closing:
+                transport.close()  # type: ignore[union-attr]
+                return
+            if self.write_paused:
+                self.backlog = messages[index + 1:]
+                return
+        if self.stop_when_idle:
+            self.close_when_idle()
 
     def close_when_idle(self) -> None:
         """At shutdown: close now if nothing is in flight, else after the current message.
         A connection still waiting for its first message is idle too, except in a worker
         being recycled, which serves its last connections."""
         self.stop_when_idle = True
-        if self.framer.between_messages and (self.served or not self.server.recycling):
+        if (self.framer.between_messages and not self.backlog
+                and (self.served or not self.server.recycling)):
             self.close()
 
     def _write(self, data: bytes) -> None:
@@ -150,19 +178,39 @@ class FramedProtocol(asyncio.Protocol):
         self.transport.abort()  # type: ignore[union-attr]
 
     def pause_writing(self) -> None:
-        # The client is not reading our replies: stop reading its requests until it does, so
-        # the write buffer stays bounded by the transport's high-water mark (SECURITY.md L05).
+        # The client is not reading our replies: stop reading its requests (and answering
+        # those already read) until it does, so the write buffer stays bounded by the
+        # transport's high-water mark (SECURITY.md L05).
+        self.write_paused = True
         self.transport.pause_reading()  # type: ignore[union-attr]
 
     def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.backlog:
+            waiting, self.backlog = self.backlog, []
+            try:
+                self._answer(waiting)
+            except Exception as exc:
+                self._fail(exc)
+                return
+            if self.write_paused or self.transport.is_closing():  # type: ignore[union-attr]
+                return
+            if self.eof:
+                self.transport.close()  # type: ignore[union-attr]
+                return
         self.transport.resume_reading()  # type: ignore[union-attr]
 
     def eof_received(self) -> bool:
+        if self.backlog:  # half-closed with requests still to answer: answer them first
+            self.eof = True
+            return True
         return False  # the client is done: close our side too
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if self.idle is not None:
             self.idle.cancel()
+        if self.message_timer is not None:
+            self.message_timer.cancel()
         if exc is not None and self.outcome == "closed":
             self.outcome = "disconnected by the client"
         try:
