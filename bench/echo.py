@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/echo.py                 # every contender, 1 and 50 connections
     .venv/bin/python bench/echo.py --seconds 5 --only wirekit-async uvloop-protocol
+    .venv/bin/python bench/echo.py --pin --repeat 5      # server on CPU 0, load on CPU 1
 
 Each server runs in its own process. The load comes from echo_load.c (compiled with gcc on
 first use; the uvloop client in this file is the fallback): each connection sends a 100-byte
@@ -9,6 +10,11 @@ message, waits for all 100 bytes back, and sends the next. Run it alone on the m
 test suite or other benchmark beside it). The "-cpu" contenders spend ~50 us of Python per
 message, where a second prefork worker has work to share; plain echo on 2 cores is bound by
 the kernel's loopback path (see bench/README.md).
+
+--pin puts each server on CPU 0 and the load generator on CPU 1 (prefork contenders keep both
+CPUs, which is their point). On two cores, 50 server threads that the scheduler spreads over
+both CPUs fight over the GIL and a run can drop to a third of its rate; where they land
+differs from run to run, and with --pin it no longer decides the result.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import uvloop
@@ -67,10 +74,21 @@ async def load(host: str, port: int, connections: int, seconds: float) -> float:
     return rate
 
 
+PIN = False  # --pin: server on CPU 0, load generator on CPU 1
+
+
+def pinned_to(cpu: int, name: str = "") -> Callable[[], None] | None:
+    """A preexec_fn pinning the child to ``cpu`` under --pin (prefork keeps every CPU)."""
+    if not PIN or "prefork" in name:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
 def start(name: str) -> tuple[subprocess.Popen, str, int]:
     proc = subprocess.Popen([sys.executable, str(HERE / "echo_servers.py"), name],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+                            start_new_session=True,
+                            preexec_fn=pinned_to(0, name))  # noqa: PLW1509 - no threads here
     line = proc.stdout.readline().decode()  # type: ignore[union-attr]
     if not line.startswith("READY"):
         proc.kill()
@@ -98,11 +116,12 @@ def c_client() -> str | None:
 CLIENT: str | None = None
 
 
-def drive(host: str, port: int, connections: int, seconds: float) -> float:
+def drive(host: str, port: int, connections: int, seconds: float, name: str) -> float:
     if CLIENT is None:
         return uvloop.run(load(host, port, connections, seconds))
     out = subprocess.run([CLIENT, host, str(port), str(connections), str(seconds),
-                          str(len(MESSAGE))], capture_output=True, text=True, check=True)
+                          str(len(MESSAGE))], capture_output=True, text=True, check=True,
+                         preexec_fn=pinned_to(1, name))
     return float(out.stdout)
 
 
@@ -114,7 +133,7 @@ def measure(name: str, seconds: float) -> dict[int, float | None]:
             continue
         proc, host, port = start(name)
         try:
-            results[connections] = drive(host, port, connections, seconds)
+            results[connections] = drive(host, port, connections, seconds, name)
         finally:
             stop(proc)
     return results
@@ -140,9 +159,12 @@ def main() -> None:
                         help="rounds over all contenders (interleaved); the median is shown")
     parser.add_argument("--client", choices=["c", "python"], default="c",
                         help="load generator (c needs gcc; falls back to python)")
+    parser.add_argument("--pin", action="store_true",
+                        help="server on CPU 0, load generator on CPU 1 (prefork: all CPUs)")
     args = parser.parse_args()
-    global CLIENT  # noqa: PLW0603 - set once from the command line
+    global CLIENT, PIN  # noqa: PLW0603 - set once from the command line
     CLIENT = c_client() if args.client == "c" else None
+    PIN = args.pin and len(os.sched_getaffinity(0)) >= 2
     names = args.only or list(CONTENDERS)
     if BASELINE not in names:
         names.insert(0, BASELINE)
@@ -152,7 +174,8 @@ def main() -> None:
             runs[name].append(measure(name, args.seconds))
     table = {name: median_of(results) for name, results in runs.items()}
     print(f"\nmedian of {args.repeat} interleaved run(s), {args.seconds:g} s each, "
-          f"{'C' if CLIENT else 'uvloop'} load generator")
+          f"{'C' if CLIENT else 'uvloop'} load generator"
+          f"{', server on CPU 0 and load on CPU 1' if PIN else ''}")
     base = table[BASELINE]
     print(f"\n{'server':<24}{'1 conn rt/s':>14}{'ratio':>8}{'50 conns rt/s':>16}{'ratio':>8}")
     for name, results in table.items():

@@ -346,6 +346,17 @@ def test_a_message_dripped_a_byte_at_a_time_is_cut_off_at_the_message_deadline(
 
 
 @pytest.mark.parametrize("mode", ["threads", "async"])
+def test_a_connection_in_use_outlives_the_idle_timeout(serve, mode):
+    server = serve(EchoHandler, concurrency=mode,
+                   timeouts=dataclasses.replace(DEFAULT_TIMEOUTS, idle=0.4))
+    with connect(server.address) as stream:
+        for n in range(8):  # 1.6 s of traffic, a message every 0.2 s
+            stream.sendall(b"%d" % n)
+            assert stream.recv_exactly(1, timeout=10) == b"%d" % n
+            time.sleep(0.2)
+
+
+@pytest.mark.parametrize("mode", ["threads", "async"])
 def test_oversized_framed_message_disconnects_with_a_last_word(serve, mode):
     class Small(FramedHandler):
         framer = LineFramer

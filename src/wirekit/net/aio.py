@@ -10,7 +10,7 @@ idle timer instead of a timer per read, which is what keeps the hot path cheap.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS, Limits, Timeouts
@@ -27,23 +27,32 @@ _HIGH_WATER = 256 * 1024  # pause reading when this much is buffered and unread
 class IdleTimer:
     """Calls ``on_expire`` once nothing happened for ``idle`` seconds.
 
-    One timer per connection, re-armed lazily: ``touch()`` only clears a flag, and the timer,
+    One timer per connection, re-armed lazily: activity only sets ``touched``, and the timer,
     when it fires, re-arms itself for the remaining time. A timer per read would cost a heap
-    operation (and in asyncio, a Python object) on every message.
+    operation (and in asyncio, a Python object) on every message. With ``progress`` (a
+    counter the owner keeps anyway, such as bytes received) the hot path does not even set
+    the flag: the timer compares the counter when it fires.
     """
 
-    __slots__ = ("_handle", "_idle", "_last", "_loop", "_on_expire", "touched")
+    __slots__ = ("_handle", "_idle", "_last", "_loop", "_on_expire", "_progress", "_seen",
+                 "touched")
 
-    def __init__(self, idle: float, on_expire: Any) -> None:
+    def __init__(self, idle: float, on_expire: Any,
+                 progress: Callable[[], int] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         self._idle = idle
         self._on_expire = on_expire
+        self._progress = progress
+        self._seen = progress() if progress is not None else 0
         self._last = self._loop.time()
         self.touched = False
         self._handle = self._loop.call_later(idle, self._fire)
 
     def _fire(self) -> None:
         now = self._loop.time()
+        if self._progress is not None and (seen := self._progress()) != self._seen:
+            self._seen = seen
+            self.touched = True
         if self.touched:
             self.touched = False
             self._last = now

@@ -77,9 +77,7 @@ class FramedProtocol(asyncio.Protocol):
         if len(data) > self._max_message:
             self._general_received(data)  # cut into max-size pieces by the framer
             return
-        self.bytes_in += len(data)
-        if self.idle is not None:
-            self.idle.touched = True
+        self.bytes_in += len(data)  # also what the idle timer watches
         handler = self.handler
         try:
             reply = handler.handle_message(data)
@@ -97,7 +95,8 @@ class FramedProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         if self.server.connection_timeouts.read is not None:
-            self.idle = IdleTimer(self.server.connection_timeouts.read, self._on_idle)
+            self.idle = IdleTimer(self.server.connection_timeouts.read, self._on_idle,
+                                  progress=lambda: self.bytes_in)
         try:
             self.handler.setup()
             if (banner := self.handler.greeting()) is not None:
@@ -109,9 +108,7 @@ class FramedProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         """The hot path: cut messages and answer them inline, with as few calls as possible."""
-        self.bytes_in += len(data)
-        if self.idle is not None:
-            self.idle.touched = True
+        self.bytes_in += len(data)  # also what the idle timer watches
         handler = self.handler
         try:
             try:
