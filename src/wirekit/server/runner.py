@@ -158,8 +158,8 @@ def _serve_pass_through(handler: FramedHandler, stream: Stream, sock: socket.soc
     Graceful shutdown without a flag per message: the stream stays marked idle, because a
     pass-through connection blocked in ``recv`` is always between messages, and the server
     shuts only the *read* side of idle connections (:meth:`Server.close_idle_connections`).
-    A reply being written still goes out; the next ``recv`` sees the end of input, or a
-    message already in the socket is served and the stop flag checked after it."""
+    A reply being written still goes out, and the stop flag read after each answer ends the
+    loop (a client that never pauses cannot keep it going)."""
     chunk = min(max_size, 65536)  # recv(n) allocates n bytes first: keep n small
     recv, send, handle = sock.recv, sock.sendall, handler.handle_message
     received = sent = 0
