@@ -79,7 +79,6 @@ class Heartbeats:
     replacement live side by side for a while."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
         self._map = mmap.mmap(-1, (_SLOT.size + 1) * size)
         self._flags = _SLOT.size * size  # one byte per index after the floats
         self._free = set(range(size))
