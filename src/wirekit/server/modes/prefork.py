@@ -200,9 +200,14 @@ class Prefork(Mode):
             self.heartbeats.release(worker.beat)
             self._aborted.pop(pid, None)
             slot = worker.slot
-            if server.stopping.is_set() or worker.replaced:
+            if server.stopping.is_set():
                 continue
             code = os.waitstatus_to_exitcode(status)
+            if worker.replaced:  # retired: its replacement already serves the slot
+                if code != 0:
+                    logger.warning("retiring worker %d (pid %d) exited with status %d",
+                                   slot, pid, code)
+                continue
             lived = time.monotonic() - worker.started
             if code != 0 and (code == EXIT_BOOT_FAILURE or lived < BOOT_WINDOW):
                 now = time.monotonic()
