@@ -43,6 +43,7 @@ SCENARIOS = {
                                                        max_requests_jitter=2)),
     "recycle-reuseport": lambda: Server(Pid, reuse_port=True, concurrency=Prefork(
         workers=2, max_requests=8, max_requests_jitter=2)),
+    "retire": lambda: Server(Pid, concurrency=Prefork(workers=1, max_requests=2)),
     "hang": lambda: Server(Pid, concurrency=Prefork(workers=2, worker_mode=Sync(),
                                                     worker_timeout=1.0)),
     "bootfail": lambda: Server(Pid, concurrency=Prefork(workers=2, worker_init=boot_fails)),

@@ -441,6 +441,27 @@ def test_prefork_recycling_with_reuse_port_resets_no_queued_connection():
         assert server.stop() == 0
 
 
+def test_a_retiring_worker_is_replaced_while_it_still_drains():
+    """max_requests with one worker whose last connection is busy: the next client is
+    served by the replacement at once, not after the old worker's drain (up to the grace)."""
+    server = start_app("retire")
+    master = psutil.Process(server.proc.pid)
+    try:
+        busy = connect(server.address)
+        busy.sendall(b"hang\n")  # connection 1 of 2: busy for good
+        first = ask(server.address)  # connection 2 of 2: the budget is spent, it retires
+        started = time.monotonic()
+        second = ask(server.address, timeout=10)  # the grace period is 30 s
+        assert second.isdigit() and second != first
+        assert time.monotonic() - started < 10
+        assert len(master.children()) == 2  # the old worker still drains beside it
+        busy.close()
+    finally:
+        for child in master.children():
+            child.kill()
+        server.stop(signal.SIGKILL)
+
+
 def test_a_client_that_never_reads_cannot_grow_server_memory(cli_server):
     server = cli_server("echo", "--port", "0", "--concurrency", "async")
     process = psutil.Process(server.proc.pid)
