@@ -1,11 +1,16 @@
 """The layers of DESIGN.md, enforced: imports point down the network stack only.
 
-    errors/config (0) <- net (1) <- server (2) <- proto (3) <- http/mail/ftp/rpc (4)
-        <- web/testing (5) <- demo (6) <- cli (7)
+    rank 0  errors, config (and the package ``__init__``)
+    rank 1  net, proto         side by side: proto never imports net or server
+    rank 2  server
+    rank 3  http, mail, ftp, rpc, channel
+    rank 4  web, testing, demo
+    rank 5  cli (and ``__main__``)
 
-``data`` is a side column: it imports only errors/config and itself, and any layer from the
-protocols up may use it. Nothing under ``proto/`` touches I/O modules, and only ``cli`` reads
-environment variables.
+A module may import its own package and any package of the same or a lower rank. ``data`` is a
+side column: it imports only errors/config and itself, and proto and everything of rank 1 and
+up except net may use it. Nothing under ``proto/`` touches I/O modules (the cores are sans-IO),
+and only ``cli`` reads environment variables.
 """
 
 from __future__ import annotations
@@ -17,16 +22,23 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "wirekit"
 
-RANK = {
-    "__init__": 0, "__main__": 7, "errors": 0, "config": 0,
-    "net": 1, "server": 2, "proto": 3,
-    "http": 4, "mail": 4, "ftp": 4, "rpc": 4,
-    "web": 5, "testing": 5, "demo": 6, "cli": 7,
+RANK: dict[str, int | None] = {
+    "__init__": 0, "errors": 0, "config": 0,
+    "net": 1, "proto": 1,
+    "server": 2,
+    "http": 3, "mail": 3, "ftp": 3, "rpc": 3, "channel": 3,
+    "web": 4, "testing": 4, "demo": 4,
+    "cli": 5, "__main__": 5,
     "data": None,  # side column
 }
+# Who may use the data column: proto and every package of rank >= 1 except net.
+DATA_USERS = {name for name, rank in RANK.items() if rank is not None and rank >= 1} - {"net"}
+# What the sans-IO cores must never import: the I/O layers of wirekit ...
+PROTO_FORBIDDEN = {"net", "server"}
+# ... nor the standard library's I/O modules.
 IO_MODULES = {"socket", "ssl", "selectors", "threading", "asyncio", "multiprocessing"}
 # Modules allowed to read the environment besides cli/ (with the reason), e.g. the HTTP
-# client's opt-in proxy settings. Empty until a module needs it.
+# client's opt-in proxy settings.
 ENV_READERS: dict[str, str] = {
     "http/cgienv.py": "a CGI script's environment is its request (RFC 3875)",
     "http/client/environment.py": "HTTP(S)_PROXY/NO_PROXY, read only when the caller opts in "
@@ -43,46 +55,89 @@ def top_package(path: Path) -> str:
     return rel.parts[0].removesuffix(".py")
 
 
-def wirekit_imports(tree: ast.AST) -> set[str]:
-    """Top-level wirekit packages imported, plus every external module name."""
+def _package_of(path: Path) -> list[str]:
+    """The dotted package ``path`` belongs to, as parts (``wirekit.proto.http`` for a module
+    in proto/http/), which is what a relative import starts from."""
+    return ["wirekit", *path.relative_to(SRC).parent.parts]
+
+
+def imported_names(tree: ast.AST, path: Path | None = None) -> set[str]:
+    """Every module name imported, absolute; relative imports are resolved against ``path``."""
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                if node.module:
+                    found.add(node.module)
+                continue
+            assert path is not None, "a relative import needs the module's path to resolve"
+            package = _package_of(path)
+            base = package[: len(package) - node.level + 1]
+            if node.module:
+                found.add(".".join([*base, node.module]))
+            else:  # from . import x: each x may be a module
+                found.update(".".join([*base, alias.name]) for alias in node.names)
     return found
 
 
-@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(SRC)))
+def wirekit_targets(path: Path) -> set[str]:
+    """The top-level wirekit packages/modules ``path`` imports (``net``, ``errors``, ...)."""
+    tree = ast.parse(path.read_text(), str(path))
+    return {name.split(".")[1] for name in imported_names(tree, path)
+            if name.startswith("wirekit.")}
+
+
+def _ids(path: Path | None) -> str:
+    return str(path.relative_to(SRC)) if path else "none"
+
+
+@pytest.mark.parametrize("path", modules(), ids=_ids)
 def test_imports_only_point_down(path: Path):
     layer = top_package(path)
+    where = path.relative_to(SRC)
     assert layer in RANK, f"{layer} is not placed in a layer: add it to RANK and DESIGN.md"
-    tree = ast.parse(path.read_text(), str(path))
-    for name in wirekit_imports(tree):
-        parts = name.split(".")
-        if parts[0] != "wirekit" or len(parts) < 2:
-            continue
-        target = parts[1]
-        if target == layer:
-            continue
+    rank = RANK[layer]
+    for target in sorted(wirekit_targets(path) - {layer}):
+        assert target in RANK, f"{where}: wirekit.{target} is not placed in a layer"
         if layer == "data":
-            assert target in ("errors", "config"), f"data/ must not import wirekit.{target}"
+            assert target in ("errors", "config"), (
+                f"{where}: data/ is a side column and may import only errors/config, "
+                f"not wirekit.{target}")
         elif target == "data":
-            assert RANK[layer] is not None and RANK[layer] >= 4, (
-                f"{layer} (rank {RANK[layer]}) may not use the data column")
-        elif layer not in ("__init__",):
-            assert RANK[target] is not None and RANK[target] <= RANK[layer], (
-                f"{path.relative_to(SRC)}: {layer} imports the higher layer {target}")
+            assert layer in DATA_USERS, (
+                f"{where}: {layer} (rank {rank}) may not use the data column; only proto and "
+                "rank >= 1 packages other than net may")
+        elif layer != "__init__":
+            target_rank = RANK[target]
+            assert rank is not None and target_rank is not None and target_rank <= rank, (
+                f"{where}: {layer} (rank {rank}) imports the higher layer {target} "
+                f"(rank {target_rank})")
 
 
-@pytest.mark.parametrize("path", [p for p in modules() if top_package(p) == "proto"] or [None],
-                         ids=lambda p: str(p.relative_to(SRC)) if p else "none")
+PROTO_MODULES = [p for p in modules() if top_package(p) == "proto"] or [None]
+
+
+@pytest.mark.parametrize("path", PROTO_MODULES, ids=_ids)
+def test_protocol_cores_never_import_net_or_server(path: Path | None):
+    """proto/ sits beside net/ (same rank), so the rank rule alone would let it import net."""
+    if path is None:
+        pytest.skip("no proto modules yet")
+    used = wirekit_targets(path) & PROTO_FORBIDDEN
+    assert not used, (
+        f"{path.relative_to(SRC)} imports {', '.join(f'wirekit.{t}' for t in sorted(used))}: "
+        "a sans-IO core takes bytes and returns events; sockets belong to net/ and the "
+        "shells that drive the core (server/, or the protocol's client and server)")
+
+
+@pytest.mark.parametrize("path", PROTO_MODULES, ids=_ids)
 def test_protocol_cores_do_no_io(path: Path | None):
     if path is None:
         pytest.skip("no proto modules yet")
-    names = wirekit_imports(ast.parse(path.read_text()))
-    assert not {n.split(".")[0] for n in names} & IO_MODULES, f"{path} imports I/O"
+    names = imported_names(ast.parse(path.read_text()), path)
+    used = {n.split(".")[0] for n in names} & IO_MODULES
+    assert not used, f"{path.relative_to(SRC)} imports I/O: {sorted(used)}"
 
 
 _ENV_NAMES = {"environ", "getenv", "environb", "putenv"}
@@ -110,3 +165,11 @@ def test_the_root_package_stays_small():
     init = ast.parse((SRC / "__init__.py").read_text())
     imported = {n.module for n in ast.walk(init) if isinstance(n, ast.ImportFrom)}
     assert imported <= {"wirekit.errors"}, "importing wirekit must stay cheap"
+
+
+def test_the_checks_see_relative_imports():
+    """A relative import is resolved before the rules apply (proto/http -> ..net is net)."""
+    path = SRC / "proto" / "http" / "example.py"
+    tree = ast.parse("from ...net import buffer\nfrom . import state\nfrom ..replies import x\n")
+    assert imported_names(tree, path) == {
+        "wirekit.net", "wirekit.proto.http.state", "wirekit.proto.replies"}

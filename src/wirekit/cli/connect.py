@@ -96,7 +96,8 @@ def relay_stream(stream: Stream, source: BinaryIO | None, out: Output, *, crlf: 
                 if not _drain(sock, out):
                     return
                 continue
-            chunk = os.read(source.fileno(), _CHUNK)  # type: ignore[union-attr]
+            assert source is not None  # the only other file registered
+            chunk = os.read(source.fileno(), _CHUNK)
             if not chunk:  # end of input: tell the peer (TLS cannot half-close), then wait
                 selector.unregister(source)
                 if not stream.is_tls:

@@ -16,12 +16,15 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
 from wirekit.errors import WirekitError
 from wirekit.http.client import DigestAuth, Response, Session
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 __all__ = ["make_command", "run"]
 
@@ -92,6 +95,7 @@ def _progress(response: Response, show: bool) -> Iterator[Callable[[int], None]]
         yield lambda n: None
         return
     length = response.headers.get("content-length")
+    bar: ProgressBar[int]  # a bar over a byte count: no iterable to infer the item type from
     with click.progressbar(length=int(length) if length and length.isdigit() else None,
                            label="Downloading", file=sys.stderr) as bar:
         yield bar.update

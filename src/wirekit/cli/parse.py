@@ -8,6 +8,7 @@ error, and sizes are bounded (``--max-size``).
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -98,7 +99,8 @@ def _open(target: str) -> Iterator[Input]:
             yield opened
         return
     if target == "-":
-        yield Input("stdin", _chunks(sys.stdin.buffer.read1))
+        # typeshed says BinaryIO; stdin's buffer is a BufferedReader (a BytesIO under test).
+        yield Input("stdin", _chunks(cast(io.BufferedIOBase, sys.stdin.buffer).read1))
         return
     path = Path(target)
     if not path.is_file():

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from wirekit.cli.serving import listen_address, server_options
-from wirekit.config import DEFAULT_TIMEOUTS
+from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS
 from wirekit.errors import ConfigError, WirekitError
 from wirekit.server.modes import Async, Fork, Mode, Prefork, Sync, Threads
 
@@ -31,7 +31,21 @@ HTTP_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                               "help": "Serve symlinks that point outside DIR."}),
     (("--show-hidden",), {"is_flag": True, "help": "Serve and list dotfiles."}),
     (("--threads", "-t"), {"type": click.IntRange(min=1), "metavar": "T",
-                           "help": "Threads per process for the threads mode [default: 32]."}),
+                           "help": "Threads per process that run the application (async) or "
+                                   "serve connections (threads) [default: 32]."}),
+    (("--keep-alive",), {"type": click.FloatRange(min=0, min_open=True), "metavar": "S",
+                         "default": DEFAULT_TIMEOUTS.keep_alive, "show_default": True,
+                         "help": "Close a keep-alive connection idle for S seconds between "
+                                 "requests."}),
+    (("--graceful-timeout",), {"type": click.FloatRange(min=0, min_open=True), "metavar": "S",
+                               "default": DEFAULT_TIMEOUTS.shutdown_grace,
+                               "show_default": True,
+                               "help": "On Ctrl-C or SIGTERM, let requests in progress finish "
+                                       "for up to S seconds."}),
+    (("--max-connections",), {"type": click.IntRange(min=1), "metavar": "N",
+                              "default": DEFAULT_LIMITS.max_connections, "show_default": True,
+                              "help": "Connections per process; when full, the longest-idle "
+                                      "one is closed, or a new one gets a 503 (async)."}),
     (("--certfile",), {"type": click.Path(exists=True, dir_okay=False), "metavar": "PEM",
                        "help": "Serve HTTPS with this certificate (chain)."}),
     (("--keyfile",), {"type": click.Path(exists=True, dir_okay=False), "metavar": "PEM",
@@ -42,6 +56,11 @@ HTTP_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                                   "help": "Proxies whose X-Forwarded-For/-Proto are "
                                           "believed (repeatable; 'unix' for a Unix "
                                           "socket)."}),
+    (("--proxy-protocol-from",), {"multiple": True, "metavar": "CIDR",
+                                  "help": "Load balancers whose connections start with a "
+                                          "PROXY protocol header (v1/v2) naming the real "
+                                          "client; required from them, never read from "
+                                          "anyone else (repeatable)."}),
     (("--reuse-port/--no-reuse-port",), {"default": None,
                                           "help": "With --workers > 1, each worker listens "
                                                   "on its own SO_REUSEPORT socket so the "
@@ -65,13 +84,20 @@ Examples:
   wirekit serve ./public                 # static files (listing, ranges, 304s)
   wirekit serve ./site --cgi             # ... and CGI scripts in ./site/cgi-bin/
   wirekit serve --wsgi myapp:app         # a WSGI application (Flask, Django, ...)
-  wirekit serve --wsgi myapp:app -c async -w 2   # 2 processes, each an event loop
+  wirekit serve --wsgi myapp:app -w 2    # 2 processes, each an event loop
+  wirekit serve --wsgi myapp:app -t 64 --keep-alive 2   # 64 app threads
   wirekit serve ./public --certfile cert.pem --keyfile key.pem   # HTTPS
 """)
 @click.argument("directory", required=False, type=click.Path(file_okay=False), metavar="[DIR]")
 @http_options
-@server_options(DEFAULT_PORT, exclude=("--udp", "--reuse-port"), overrides={"--workers": {
-    "help": "Worker processes (prefork); each runs the --concurrency mode."},
+@server_options(DEFAULT_PORT, exclude=("--udp", "--reuse-port", "--idle-timeout"), overrides={
+    "--workers": {"help": "Worker processes (prefork); each runs the --concurrency mode."},
+    "--concurrency": {"type": click.Choice(["async", "threads", "fork", "prefork"]),
+                      "default": "async",
+                      "help": "async: connections on an event loop, the application on "
+                              "--threads worker threads (no slow client or blocking app "
+                              "stalls the others); threads: a thread per connection; fork: "
+                              "a process per connection; prefork: --workers processes."},
     "--log-level": {"default": "warning"}})
 def command(directory: str | None, **options: Any) -> None:
     """Serve HTTP: the embedded demo site, a directory, or a WSGI application.
@@ -135,7 +161,7 @@ def load_wsgi_app(spec: str) -> Any:
     except ImportError as exc:
         raise click.BadParameter(f"cannot import {module_name!r}: {exc}",
                                  param_hint="--wsgi") from None
-    app = module
+    app: Any = module
     for part in attribute.split("."):
         app = getattr(app, part, None)
         if app is None:
@@ -148,7 +174,8 @@ def load_wsgi_app(spec: str) -> Any:
 
 def choose_mode(concurrency: str, workers: int | None, threads: int | None) -> Mode:
     """gunicorn's vocabulary: --workers processes, each running --concurrency."""
-    inner: dict[str, Any] = {"sync": Sync, "async": Async, "fork": Fork,
+    inner: dict[str, Any] = {"sync": Sync, "async": lambda: Async(threads=threads or 32),
+                             "fork": Fork,
                              "threads": lambda: Threads(max_workers=threads or 32),
                              "prefork": lambda: Threads(max_workers=threads or 32)}
     mode = inner[concurrency]()
@@ -175,7 +202,9 @@ def _serve(app: Any, what: str, options: dict[str, Any]) -> None:
                                      param_hint="--certfile") from None
     elif options["keyfile"]:
         raise click.UsageError("--keyfile needs --certfile")
-    timeouts = dataclasses.replace(DEFAULT_TIMEOUTS, idle=options["idle_timeout"])
+    timeouts = dataclasses.replace(DEFAULT_TIMEOUTS, keep_alive=options["keep_alive"],
+                                   shutdown_grace=options["graceful_timeout"])
+    limits = dataclasses.replace(DEFAULT_LIMITS, max_connections=options["max_connections"])
     mode = choose_mode(options["concurrency"], options["workers"], options["threads"])
     reuse_port = options["reuse_port"]
     if reuse_port is None:
@@ -184,11 +213,13 @@ def _serve(app: Any, what: str, options: dict[str, Any]) -> None:
         reuse_port = isinstance(mode, Prefork) and not address.is_unix
     try:
         server = HTTPServer(app, address, concurrency=mode, tls=tls, timeouts=timeouts,
+                            limits=limits,
                             allow=options["allow"], deny=options["deny"],
                             reuse_port=reuse_port,
                             script_name=options["script_name"],
                             access_log=options["access_log"],
-                            forwarded_allow_ips=options["forwarded_allow_ips"])
+                            forwarded_allow_ips=options["forwarded_allow_ips"],
+                            proxy_protocol_from=options["proxy_protocol_from"])
     except (ConfigError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
 

@@ -158,7 +158,7 @@ class PageScanner(HTMLParser):
         if self._textarea is not None:
             self._textarea[1].append(data)
         if self._open_tables and self._open_tables[-1].cell is not None:
-            self._open_tables[-1].cell.append(data)  # type: ignore[union-attr]
+            self._open_tables[-1].cell.append(data)
         if not self._hidden:
             self._text.append(data if self._pre else _SPACES.sub(" ", data))
 

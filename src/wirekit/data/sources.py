@@ -55,20 +55,16 @@ class _ChunkStream(io.RawIOBase):
         return size
 
 
-def _is_path(source: object) -> bool:
-    return isinstance(source, str | os.PathLike)
-
-
 @contextmanager
 def open_binary(source: Source) -> Iterator[IO[bytes]]:
     """Yield a binary stream for ``source``; close it afterwards only if it was opened here."""
-    if _is_path(source):
-        with open(source, "rb") as file:  # type: ignore[arg-type]
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as file:
             yield file
     elif isinstance(source, bytes | bytearray | memoryview):
         yield io.BytesIO(source)
     elif hasattr(source, "read"):
-        if isinstance(source.read(0), str):  # type: ignore[union-attr]
+        if isinstance(source.read(0), str):
             raise ConfigError("expected a binary stream, got a text stream (open it with 'rb')")
         yield source  # type: ignore[misc]
     elif isinstance(source, Iterable):
@@ -84,11 +80,11 @@ def open_text(source: Source | IO[str], encoding: str = "utf-8-sig") -> Iterator
     A text file object is used as is; anything binary is decoded with ``encoding``. The default
     ``utf-8-sig`` drops the byte-order mark spreadsheets like to write.
     """
-    if hasattr(source, "read") and isinstance(source.read(0), str):  # type: ignore[union-attr]
+    if hasattr(source, "read") and isinstance(source.read(0), str):
         yield source  # type: ignore[misc]
         return
-    with open_binary(source) as binary:  # type: ignore[arg-type]
-        text = io.TextIOWrapper(binary, encoding=encoding, newline="")  # type: ignore[arg-type]
+    with open_binary(source) as binary:  # type: ignore[arg-type]  # IO[str] was yielded above
+        text = io.TextIOWrapper(binary, encoding=encoding, newline="")
         try:
             yield text
         finally:

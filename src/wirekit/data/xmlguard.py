@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pyexpat
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain
 
@@ -104,7 +105,7 @@ class DeclarationChecks:
     def _line(self) -> int:
         return self.parser.CurrentLineNumber
 
-    def doctype(self, name: str, sysid: str | None, pubid: str | None, internal: int) -> None:
+    def doctype(self, name: str, sysid: str | None, pubid: str | None, internal: bool) -> None:
         """StartDoctypeDeclHandler: refuse any DTD, or one with an external identifier."""
         if self.policy.forbid_dtd:
             raise DTDForbidden(f"document type {name!r} refused (XMLPolicy.forbid_dtd)",
@@ -209,7 +210,8 @@ def too_deep(nodes: list[ET.Element], levels: int) -> bool:
     for _ in range(levels):
         if not nodes:
             return False
-        nodes = list(chain.from_iterable(filter(len, nodes)))
+        parents: Iterator[ET.Element] = filter(len, nodes)
+        nodes = list(chain.from_iterable(parents))
     return bool(nodes)
 
 

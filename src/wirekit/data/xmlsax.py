@@ -18,7 +18,7 @@ whatever the policy says.
 from __future__ import annotations
 
 import xml.sax
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from xml.sax import ContentHandler, ErrorHandler
 from xml.sax.expatreader import ExpatParser
 from xml.sax.handler import feature_namespaces
@@ -28,6 +28,11 @@ from wirekit.data.sources import Source, chunk_reader, open_binary
 from wirekit.data.xmlguard import STREAM_XML_POLICY, DeclarationChecks, XMLPolicy
 from wirekit.errors import MessageTooLarge
 
+if TYPE_CHECKING:
+    from pyexpat import XMLParserType
+
+    from _typeshed import ReadableBuffer
+
 __all__ = ["ContentHandler", "ErrorHandler", "make_sax_parser", "sax_parse", "sax_parse_string"]
 
 CHUNK_SIZE = 64 * 1024
@@ -36,6 +41,10 @@ CHUNK_SIZE = 64 * 1024
 class SafeExpatReader(ExpatParser):
     """``xml.sax.expatreader.ExpatParser`` with the policy's declaration checks installed."""
 
+    # The base class's private state (set by ExpatParser.reset() and feed(); not in typeshed).
+    _parser: XMLParserType | None
+    _parsing: bool
+
     def __init__(self, policy: XMLPolicy = STREAM_XML_POLICY) -> None:
         super().__init__()
         self.policy = policy
@@ -43,21 +52,23 @@ class SafeExpatReader(ExpatParser):
 
     def reset(self) -> None:
         super().reset()
+        assert self._parser is not None  # the base class's reset() has just made it
         DeclarationChecks(self.policy, self._parser)
         self.fed = 0
 
-    def feed(self, data: bytes | str, isFinal: bool = False) -> None:
+    def feed(self, data: str | ReadableBuffer, isFinal: bool = False) -> None:
         """Parse the next piece; the first piece of a document resets the reader."""
         before = self.fed if self._parsing else 0  # the base class resets on a first feed
         limit = self.policy.max_bytes
-        if limit is not None and before + len(data) > limit:
+        size = len(data) if isinstance(data, str) else memoryview(data).nbytes
+        if limit is not None and before + size > limit:
             raise MessageTooLarge(f"XML document larger than {limit} bytes", limit="max_bytes")
         try:
             super().feed(data, isFinal)
         except xml.sax.SAXParseException as exc:
             raise ParseError(f"malformed XML: {exc.getMessage()}", line=exc.getLineNumber(),
                              column=exc.getColumnNumber()) from None
-        self.fed = before + len(data)
+        self.fed = before + size
 
     def pending(self) -> int:
         """Bytes fed that expat still holds in an unfinished token (0 before the first feed)."""

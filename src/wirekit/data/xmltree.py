@@ -43,7 +43,8 @@ def fromstring(text: str | bytes, *, policy: XMLPolicy = DEFAULT_XML_POLICY) -> 
     return root
 
 
-def parse(source: Source, *, policy: XMLPolicy = DEFAULT_XML_POLICY) -> ET.ElementTree:
+def parse(source: Source, *, policy: XMLPolicy = DEFAULT_XML_POLICY
+          ) -> ET.ElementTree[ET.Element]:
     """Parse a whole document from a path, a binary file or a stream of chunks.
 
     The input is read (up to ``policy.max_bytes``) and parsed in one call: expat 2.5 is
@@ -54,7 +55,8 @@ def parse(source: Source, *, policy: XMLPolicy = DEFAULT_XML_POLICY) -> ET.Eleme
     return ET.ElementTree(fromstring(data, policy=policy))
 
 
-def _prepared(node: ET.Element | ET.ElementTree, pretty: bool, indent: str) -> ET.Element:
+def _prepared(node: ET.Element | ET.ElementTree[ET.Element], pretty: bool, indent: str
+              ) -> ET.Element:
     root = node.getroot() if isinstance(node, ET.ElementTree) else node
     if not pretty:
         return root
@@ -68,8 +70,9 @@ def _too_deep() -> LimitExceeded:
     return LimitExceeded("element tree nested too deeply to serialise", limit="max_depth")
 
 
-def tostring(node: ET.Element | ET.ElementTree, *, pretty: bool = False, indent: str = "  ",
-             encoding: str = "unicode", xml_declaration: bool | None = None) -> str | bytes:
+def tostring(node: ET.Element | ET.ElementTree[ET.Element], *, pretty: bool = False,
+             indent: str = "  ", encoding: str = "unicode", xml_declaration: bool | None = None
+             ) -> str | bytes:
     """Serialise an element (or a tree's root): ``str`` by default, bytes for an encoding.
 
     ``pretty`` indents a copy, one level per ``indent``. A tree too deep for Python's recursion
@@ -82,7 +85,8 @@ def tostring(node: ET.Element | ET.ElementTree, *, pretty: bool = False, indent:
         raise _too_deep() from None
 
 
-def write(node: ET.Element | ET.ElementTree, file: str | os.PathLike[str] | IO[bytes], *,
+def write(node: ET.Element | ET.ElementTree[ET.Element],
+          file: str | os.PathLike[str] | IO[bytes], *,
           pretty: bool = False, indent: str = "  ", encoding: str = "utf-8",
           xml_declaration: bool = True) -> None:
     """Write a document to a path or binary file, with an XML declaration by default."""

@@ -10,7 +10,7 @@ from wirekit.net.address import Address, AddressLike
 from wirekit.net.deadline import Deadline
 from wirekit.net.options import apply_options
 from wirekit.net.oserrors import translating
-from wirekit.net.stream import DEFAULT, Stream, TimeoutArg
+from wirekit.net.stream import DEFAULT, Stream, TimeoutArg, _Default
 from wirekit.net.tls import TLSLike, client_context
 
 __all__ = ["connect"]
@@ -39,9 +39,10 @@ def connect(
     ...     status_line = stream.readline()
     """
     addr = Address.of(address)
-    seconds = timeouts.connect if timeout is DEFAULT else timeout
-    deadline = Deadline(seconds)  # type: ignore[arg-type]
-    sock = _open_unix(addr, deadline) if addr.is_unix else _open_tcp(addr, deadline, options)
+    seconds = timeouts.connect if isinstance(timeout, _Default) else timeout
+    deadline = Deadline(seconds)
+    sock = (_open_unix(addr.path, deadline) if addr.path is not None
+            else _open_tcp(addr, deadline, options))
     stream = Stream(sock, timeouts=timeouts, limits=limits)
     context = client_context(tls)
     if context is not None:
@@ -55,12 +56,12 @@ def connect(
     return stream
 
 
-def _open_unix(addr: Address, deadline: Deadline) -> socket.socket:
+def _open_unix(path: str, deadline: Deadline) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         with translating("connect", deadline.seconds):
             sock.settimeout(deadline.remaining("connect"))
-            sock.connect(addr.path)
+            sock.connect(path)
     except BaseException:
         sock.close()
         raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import psutil
 
@@ -55,12 +56,13 @@ class SocketInfo:
         return asdict(self)
 
 
-def _format(family: int, endpoint: object) -> str:
+def _format(family: int, endpoint: str | tuple[Any, ...]) -> str:
+    """psutil's ``laddr``/``raddr``: a path for AF_UNIX, ``(ip, port)`` or ``()`` otherwise."""
     if not endpoint:
         return ""
-    if family == socket.AF_UNIX:
+    if family == socket.AF_UNIX or isinstance(endpoint, str):
         return str(endpoint)
-    ip, port = endpoint  # type: ignore[misc]
+    ip, port = endpoint
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 

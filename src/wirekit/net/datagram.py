@@ -12,6 +12,7 @@ import os
 import socket
 import tempfile
 from dataclasses import dataclass
+from typing import Any
 
 from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS
 from wirekit.errors import MessageTooLarge
@@ -60,11 +61,12 @@ class DatagramEndpoint:
         so the server has somewhere to send replies."""
         addr = Address.of(address)
         owned = None
-        if addr.is_unix:
+        target: str | tuple[Any, ...]
+        if addr.path is not None:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             owned = os.path.join(tempfile.mkdtemp(prefix="wirekit-"), "client.sock")
             sock.bind(owned)
-            target: object = addr.path
+            target = addr.path
         else:
             with translating(f"resolve {addr.host}"):
                 family, kind, proto, _, target = socket.getaddrinfo(
@@ -88,7 +90,7 @@ class DatagramEndpoint:
         self._check_size(data)
         addr = Address.of(address)
         with translating("send"):
-            self.socket.sendto(data, addr.path if addr.is_unix else (addr.host, addr.port))
+            self.socket.sendto(data, addr.path if addr.path is not None else (addr.host, addr.port))
 
     def receive(self, timeout: float | object | None = ...) -> Datagram:
         """The next datagram. Raises :class:`Timeout` after ``timeout`` (default: the

@@ -124,7 +124,7 @@ def _bind_family(addr: Address) -> tuple[int, str]:
     with translating(f"resolve {addr.host}"):
         info = socket.getaddrinfo(addr.host, addr.port, 0, socket.SOCK_STREAM,
                                   flags=socket.AI_PASSIVE)
-    return info[0][0], info[0][4][0]
+    return info[0][0], str(info[0][4][0])  # an IP address: getaddrinfo's sockaddr[0]
 
 
 def _ipv6_works() -> bool:

@@ -34,7 +34,7 @@ def resolve(name: str, family: int = socket.AF_UNSPEC) -> list[str]:
         infos = socket.getaddrinfo(name, None, family, socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise LookupFailed(f"cannot resolve {name!r}: {getattr(exc, 'strerror', exc)}") from exc
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def reverse(ip: str) -> tuple[str, list[str]]:

@@ -121,7 +121,7 @@ class Stream:
     def sendall(self, data: bytes, timeout: TimeoutArg = DEFAULT) -> None:
         """Send all of ``data``. ``timeout`` bounds each wait for the peer to make room, so a
         slow but steady reader is served and a stalled one is cut off."""
-        seconds = self.timeouts.write if timeout is DEFAULT else timeout
+        seconds = self.timeouts.write if isinstance(timeout, _Default) else timeout
         if seconds != self._snd_armed:
             self._arm(socket.SO_SNDTIMEO, seconds)
         try:
@@ -137,7 +137,7 @@ class Stream:
         """Send ``count`` bytes of ``file`` from ``offset``: the kernel copies them straight
         from the page cache (``sendfile(2)``) on plain sockets; TLS reads and sends blocks.
         Returns the bytes sent, fewer only if the file is shorter than promised."""
-        seconds = self.timeouts.write if timeout is DEFAULT else timeout
+        seconds = self.timeouts.write if isinstance(timeout, _Default) else timeout
         if seconds != self._snd_armed:
             self._arm(socket.SO_SNDTIMEO, seconds)
         sent = 0
@@ -164,7 +164,8 @@ class Stream:
         """Whatever is available, up to ``max_bytes``; ``b""`` once the peer has closed."""
         if self.buffer._data:
             return self.buffer.take(max_bytes)
-        return self._recv_once(max_bytes, self.timeouts.read if timeout is DEFAULT else timeout)
+        seconds = self.timeouts.read if isinstance(timeout, _Default) else timeout
+        return self._recv_once(max_bytes, seconds)
 
     def recv_exactly(self, n: int, timeout: TimeoutArg = DEFAULT) -> bytes:
         """Exactly ``n`` bytes, or :class:`IncompleteRead` if the peer closes first."""
@@ -362,7 +363,7 @@ class Stream:
         if self.socket.gettimeout() is not None:
             self.socket.settimeout(None)  # kernel timeouts need a blocking socket
         if seconds is None:
-            whole, micros = 0, 0  # zero means "no timeout" to the kernel
+            whole, micros = 0.0, 0  # zero means "no timeout" to the kernel
         else:
             whole, fraction = divmod(seconds, 1)
             micros = int(fraction * 1e6) or (0 if whole else 1)

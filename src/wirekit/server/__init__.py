@@ -9,6 +9,7 @@
 """
 
 from wirekit.server.access import AccessPolicy
+from wirekit.server.core import ConnectionCore, Shell, Work, WorkIO
 from wirekit.server.handlers import (
     AsyncStreamHandler,
     DatagramHandler,
@@ -24,6 +25,7 @@ __all__ = [
     "AccessPolicy",
     "Async",
     "AsyncStreamHandler",
+    "ConnectionCore",
     "DatagramHandler",
     "Fork",
     "FramedHandler",
@@ -31,8 +33,11 @@ __all__ = [
     "Mode",
     "Prefork",
     "Server",
+    "Shell",
     "StreamHandler",
     "Sync",
     "Threads",
+    "Work",
+    "WorkIO",
     "WorkerBootError",
 ]

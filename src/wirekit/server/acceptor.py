@@ -55,7 +55,7 @@ def accept_connections(
     server: Server,
     *,
     has_capacity: Callable[[], bool] = lambda: True,
-    tick: Callable[[], None] | None = None,
+    tick: Callable[[], object] | None = None,
     tick_interval: float | None = None,
 ) -> Iterator[tuple[socket.socket, Address]]:
     """Yield ``(socket, client)`` for each permitted client until the server stops."""

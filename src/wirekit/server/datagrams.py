@@ -18,7 +18,7 @@ __all__ = ["receive_datagrams"]
 
 def receive_datagrams(server: Server, tick_interval: float | None = None,
                       has_capacity: Callable[[], bool] = lambda: True,
-                      tick: Callable[[], None] | None = None) -> Iterator[Datagram]:
+                      tick: Callable[[], object] | None = None) -> Iterator[Datagram]:
     """Yield permitted datagrams until the server stops. Oversized datagrams and ICMP errors
     from earlier replies are logged and skipped: one bad packet never stops the server. While
     ``has_capacity()`` is false nothing is read: datagrams wait in the socket buffer (and the

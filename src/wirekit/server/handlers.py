@@ -60,13 +60,6 @@ class StreamHandler(Handler):
 
     stream: Stream
 
-    #: Optional, for the ``async`` mode: ``protocol_factory(server, client, done)`` returns an
-    #: ``asyncio.Protocol`` that serves the connection straight from the event loop (with
-    #: ``close_when_idle()``, ``close()`` and ``abort()``, calling ``done(protocol)`` when the
-    #: connection is lost). A protocol written once can then run under every mode: blocking
-    #: ``handle()`` for threads and processes, callbacks on the loop (the HTTP server does).
-    protocol_factory: ClassVar[Any] = None
-
     def handle(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 

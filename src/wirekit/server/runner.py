@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wirekit.errors import (
     ConnectionClosed,
@@ -24,6 +24,8 @@ from wirekit.net.framing import Framer, PassThroughFramer
 from wirekit.net.oserrors import translate
 from wirekit.net.stream import Stream
 from wirekit.server.connlog import ConnectionRecord, logger
+from wirekit.server.core import ConnectionCore
+from wirekit.server.drivers.blocking import serve_core
 from wirekit.server.handlers import DatagramHandler, FramedHandler, StreamHandler
 
 if TYPE_CHECKING:
@@ -62,16 +64,20 @@ def serve_connection(server: Server, sock: socket.socket, client: Address) -> No
     server.track(stream)
     outcome, level = "closed", logging.INFO
     try:
-        if server.tls is not None:
-            stream.start_tls(server.tls, server_side=True)
-        handler = server.handler(client, server)
+        if server.accept_tls is not None:
+            stream.start_tls(server.accept_tls, server_side=True)
+        handler: Any = server.core_for(client) if server.proxy_policy is not None \
+            else server.handler(client, server)
         handler.stream = stream
         handler.setup()
         try:
-            if isinstance(handler, FramedHandler):
+            if isinstance(handler, ConnectionCore):
+                serve_core(server, stream, handler)
+                outcome = handler.outcome
+            elif isinstance(handler, FramedHandler):
                 _serve_framed(handler, stream, server)
             else:
-                handler.handle()  # type: ignore[union-attr]
+                handler.handle()
         finally:
             handler.finish()
     except Exception as exc:
@@ -197,7 +203,10 @@ def _failed(exc: OSError, phase: str, seconds: float | None) -> Exception:
 
 
 def serve_datagram(server: Server, data: bytes, sender: Address) -> None:
-    handler = server.handler(data, sender, server, server.datagram.send_to)  # type: ignore
+    endpoint = server.datagram
+    assert endpoint is not None  # a datagram server has its endpoint
+    factory: Any = server.handler  # a DatagramHandler subclass (checked by the Server)
+    handler = factory(data, sender, server, endpoint.send_to)
     try:
         handler.setup()
         try:
@@ -209,4 +218,4 @@ def serve_datagram(server: Server, data: bytes, sender: Address) -> None:
                          server.handler.__name__, sender)
 
 
-HANDLER_KINDS = (StreamHandler, FramedHandler, DatagramHandler)
+HANDLER_KINDS = (StreamHandler, FramedHandler, DatagramHandler, ConnectionCore)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import signal
 import socket
 import ssl
@@ -29,8 +30,10 @@ from wirekit.net.datagram import DatagramEndpoint
 from wirekit.net.listener import Listener, listen
 from wirekit.server.access import OPEN, AccessPolicy
 from wirekit.server.connlog import logger
+from wirekit.server.core import ConnectionCore
 from wirekit.server.handlers import AsyncStreamHandler, DatagramHandler, Handler
-from wirekit.server.modes import Mode, make_mode
+from wirekit.server.modes import Mode, Prefork, make_mode
+from wirekit.server.proxied import ProxiedConnection
 from wirekit.server.waker import Waker
 
 __all__ = ["Server"]
@@ -55,6 +58,8 @@ class Server:
         deny: Iterable[str] = (),
         verify: Callable[[Address], bool] | None = None,
         tls: ssl.SSLContext | None = None,
+        starttls: bool = False,
+        proxy_protocol_from: Iterable[str] = (),
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         limits: Limits = DEFAULT_LIMITS,
         reuse_port: bool = False,
@@ -67,6 +72,16 @@ class Server:
         self.mode.check_handler(handler)
         self.policy = AccessPolicy.of(allow, deny, verify) if (allow or deny or verify) else OPEN
         self.tls = tls
+        # With starttls, ``tls`` is for cores that upgrade mid-connection (SMTP's STARTTLS):
+        # connections start in the clear. Otherwise TLS starts as soon as they are accepted.
+        self.starttls = starttls
+        self.accept_tls = None if starttls else tls
+        # Load balancers whose connections start with a PROXY protocol header (opt-in).
+        proxies = tuple(proxy_protocol_from)
+        if proxies and not issubclass(handler, ConnectionCore):
+            raise ConfigError("proxy_protocol_from needs a connection core (e.g. the HTTP "
+                              "server), not a plain handler")
+        self.proxy_policy = AccessPolicy.of(allow=proxies) if proxies else None
         self.timeouts = timeouts
         self.limits = limits
         # A connection that stays silent for `idle` seconds is closed (each read is bounded).
@@ -91,6 +106,7 @@ class Server:
         # read on every message (``stopping`` is the Event to wait on).
         self.stop_requested = False
         self.waker = Waker()
+        self._stop_pipe: tuple[int, int, int] | None = None  # (pid, read fd, write fd)
         self._active: set[Any] = set()
         # Re-entrant: the second-signal handler may run while this thread holds it.
         self._active_lock = threading.RLock()
@@ -100,6 +116,27 @@ class Server:
         self.connection_budget: int | None = None
         # How often loops wake to call heartbeat() and housekeeping, at most.
         self.tick_interval = 1.0
+
+    def core_for(self, client: Address) -> Any:
+        """The connection core for a new connection from ``client``: the handler's own, or,
+        from a load balancer named in ``proxy_protocol_from``, one that first reads its
+        PROXY header (``server/proxied.py``)."""
+        if self.proxy_policy is not None and self.proxy_policy.permits(client):
+            return ProxiedConnection(client, self)
+        return self.handler(client, self)
+
+    def stop_signal(self) -> int:
+        """A file descriptor that becomes readable once a stop is requested (and stays so),
+        for blocking drivers to wait on beside their socket. Made per process: a forked
+        worker's stop is its own."""
+        pid = os.getpid()
+        with self._active_lock:
+            if self._stop_pipe is None or self._stop_pipe[0] != pid:
+                read_fd, write_fd = os.pipe()
+                self._stop_pipe = (pid, read_fd, write_fd)
+                if self.stop_requested:
+                    os.write(write_fd, b"!")
+            return self._stop_pipe[1]
 
     def heartbeat(self) -> None:
         """Called by accept loops at least once a second; prefork workers report liveness."""
@@ -195,6 +232,10 @@ class Server:
         if not self.stop_requested:
             self.stop_requested = True
             self.stopping.set()
+            pipe = self._stop_pipe
+            if pipe is not None and pipe[0] == os.getpid():
+                with contextlib.suppress(OSError):
+                    os.write(pipe[2], b"!")
         self.waker.wake()
 
     def shutdown(self, timeout: float | None = None) -> None:
@@ -214,6 +255,11 @@ class Server:
     def close(self) -> None:
         self.close_listener()
         self.waker.close()
+        pipe, self._stop_pipe = self._stop_pipe, None
+        if pipe is not None and pipe[0] == os.getpid():
+            for fd in pipe[1:]:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
     def __enter__(self) -> Server:
         return self.start()
@@ -226,9 +272,13 @@ class Server:
 
     # -- signals --------------------------------------------------------------------------
     def _install_signals(self) -> Callable[[], None]:
-        """SIGTERM/SIGINT stop gracefully; a second one stops at once."""
+        """SIGTERM/SIGINT stop gracefully, saying what they wait for; a second one stops at
+        once. SIGHUP reloads prefork workers and is a logged no-op in every other mode: it
+        never kills the server (its default action would, leaving prefork workers unmanaged).
+        """
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
+        owner = os.getpid()
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             if self.stopping.is_set():
@@ -236,13 +286,36 @@ class Server:
                 self.force_close_active()
                 self.mode.force_stop(self)
             else:
-                logger.info("received %s: shutting down gracefully", signal.Signals(signum).name)
+                logger.info("%s", stop_notice(signal.Signals(signum).name,
+                                              self.mode.active_connections(self),
+                                              self.timeouts.shutdown_grace))
             self.request_stop()
 
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        def on_hangup(signum: int, frame: FrameType | None) -> None:
+            if os.getpid() != owner:  # a forked child still on our handler: its parent decides
+                return
+            if isinstance(self.mode, Prefork):
+                self.mode.request_reload(self)
+            else:
+                logger.warning("received SIGHUP: reload needs the prefork mode; ignored, "
+                               "still serving (%s)", self.mode)
+
+        handlers = {signal.SIGTERM: on_signal, signal.SIGINT: on_signal, signal.SIGHUP: on_hangup}
+        previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
 
         def restore() -> None:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
         return restore
+
+
+def stop_notice(signame: str, connections: int, grace: float | None) -> str:
+    """The line logged at the first SIGTERM/SIGINT: what the server waits for, how long at
+    most, and how to stop it now."""
+    if not connections:
+        return f"received {signame}: no connection open; stopping"
+    limit = "no time limit" if grace is None else f"up to {grace:g} s"
+    again = "press Ctrl-C again" if signame == "SIGINT" else f"send {signame} again"
+    return (f"received {signame}: finishing {connections} connection(s), {limit}; "
+            f"{again} to stop now")

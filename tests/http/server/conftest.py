@@ -22,11 +22,14 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def http_server() -> Iterator[Callable[..., HTTPServer]]:
-    """``http_server(app, concurrency="threads", **options)`` -> a running HTTPServer."""
+    """``http_server(app, concurrency=None, **options)`` -> a running HTTPServer (None: the
+    server's default mode)."""
     servers: list[HTTPServer] = []
 
-    def start(app: Any, concurrency: str = "threads", **options: Any) -> HTTPServer:
-        server = HTTPServer(app, "127.0.0.1:0", concurrency=concurrency, **options)
+    def start(app: Any, concurrency: Any = None, **options: Any) -> HTTPServer:
+        if concurrency is not None:
+            options["concurrency"] = concurrency
+        server = HTTPServer(app, "127.0.0.1:0", **options)
         servers.append(server)
         return server.start()
 

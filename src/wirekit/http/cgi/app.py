@@ -152,9 +152,9 @@ class CGIApp:
         if head.local_redirect:
             _finish(process, spool)
             return self._local_redirect(environ, start_response, redirects, head, name)
-        status = f"{head.status} {head.reason or reason_phrase(head.status) or 'Unknown'}"
+        status_line = f"{head.status} {head.reason or reason_phrase(head.status) or 'Unknown'}"
         try:
-            start_response(status, head.headers)
+            start_response(status_line, head.headers)
         except BaseException:
             _finish(process, spool)
             raise

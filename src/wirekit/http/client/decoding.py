@@ -46,7 +46,7 @@ class _Stage:
         self.started = False
         self.produced = 0
 
-    def _new(self) -> zlib._Decompress:  # type: ignore[name-defined]
+    def _new(self) -> zlib._Decompress:
         if self.coding == "deflate":
             return zlib.decompressobj(zlib.MAX_WBITS)
         return zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing (RFC 1952)

@@ -133,10 +133,12 @@ class HeaderDict(MutableMapping[str, str]):
         self._items: dict[str, tuple[str, str]] = {}
         self.version = 0
         if initial:
-            self.update(dict(check_headers(initial)))
+            for name, value in dict(check_headers(initial)).items():
+                self[name] = value
 
-    def __setitem__(self, name: str, value: str) -> None:
-        ((name, value),) = check_headers([(name, value)])  # type: ignore[assignment]
+    def __setitem__(self, name: str, value: str | None) -> None:
+        """Set a default header; ``None`` removes it."""
+        ((name, value),) = check_headers([(name, value)])
         if value is None:
             self._items.pop(name.lower(), None)
         else:

@@ -103,7 +103,7 @@ class Session:
         self.headers = HeaderDict({"User-Agent": f"wirekit/{__version__}", "Accept": "*/*",
                                    "Accept-Encoding": "gzip, deflate"})
         for name, value in check_headers(headers):
-            self.headers[name] = value  # type: ignore[assignment]  # None removes a default
+            self.headers[name] = value  # None removes a default
         self.auth = to_auth(auth)
         self.cookie_file = cookie_file
         self.cookies: CookieJar | None
@@ -270,7 +270,7 @@ class Session:
             names = {name.lower() for name, _ in hop.headers}
             wire = [] if "host" in names else [("Host", url.authority)]
             wire += [pair for pair in base if pair[0].lower() not in names]
-            wire += [(n, v) for n, v in hop.headers  # type: ignore[misc]
+            wire += [(n, v) for n, v in hop.headers
                      if v is not None and n.lower() not in _FRAMING]
         else:
             names = ()  # type: ignore[assignment]

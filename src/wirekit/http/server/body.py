@@ -18,7 +18,7 @@ __all__ = ["EMPTY_BODY", "StreamedBody"]
 class _EmptyBody(io.BytesIO):
     """The shared body of requests without content: reads give ``b""`` (nothing to share)."""
 
-    def write(self, data: object) -> int:  # type: ignore[override]
+    def write(self, data: object) -> int:
         raise io.UnsupportedOperation("wsgi.input is read-only")
 
     def close(self) -> None:

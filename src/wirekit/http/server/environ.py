@@ -49,8 +49,8 @@ def split_target(target: str) -> tuple[str, str]:
     if target[0] != "/" and target != "*":
         scheme_end = target.find("://")
         slash = target.find("/", scheme_end + 3) if scheme_end >= 0 else -1
-        query = target.find("?", scheme_end + 3) if scheme_end >= 0 else -1
-        start = slash if slash >= 0 and (query < 0 or slash < query) else query
+        query_at = target.find("?", scheme_end + 3) if scheme_end >= 0 else -1
+        start = slash if slash >= 0 and (query_at < 0 or slash < query_at) else query_at
         target = "/" + target[start:] if start >= 0 and target[start] == "?" else \
             (target[start:] if start >= 0 else "/")
     path, _, query = target.partition("?")
@@ -103,7 +103,7 @@ class EnvironTemplate:
         if not self._trusted:
             return False
         try:
-            ip = ipaddress.ip_address(client.host)
+            ip = ipaddress.ip_address(client.host or "")
         except ValueError:
             return False
         return any(ip in net for net in self._trusted)

@@ -16,9 +16,11 @@ __all__ = ["log_exchange", "refuse"]
 _HEADERS = [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")]
 
 
-def refuse(conn: Connection, write: Callable[[bytes], Any], status: int, text: str) -> None:
+def refuse(conn: Connection, write: Callable[[bytes], Any], status: int, text: str,
+           remote: str = "-", request_line: str = "-") -> None:
     """Send a short plain-text error and mark the connection for closing. Nothing is sent
-    if the state does not allow a response any more (one was already under way)."""
+    if the state does not allow a response any more (one was already under way). The
+    access log gets the client and whatever was read of the request line."""
     body = text.encode("utf-8", "replace")
     try:
         out = conn.send_response(status, _HEADERS, body)
@@ -28,7 +30,7 @@ def refuse(conn: Connection, write: Callable[[bytes], Any], status: int, text: s
     with contextlib.suppress(NetworkError, OSError):
         write(out)
     if access_logger.isEnabledFor(20):
-        log_request("-", "-", status, len(body))
+        log_request(remote, request_line or "-", status, len(body))
 
 
 def log_exchange(environ: dict[str, Any], exchange: Any) -> None:

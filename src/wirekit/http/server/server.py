@@ -10,10 +10,11 @@
 
 It is a :class:`wirekit.server.Server` whose handler speaks HTTP, so everything the server
 framework does (concurrency modes, access control, limits, graceful shutdown, TLS) applies
-unchanged. ``concurrency="async"`` serves every connection from one event loop and runs the
-application inline when the request is in hand (the fast path for quick applications);
-``"threads"`` gives each connection a thread (for applications that block); ``"prefork"``
-runs N worker processes of either kind.
+unchanged. Every mode runs the same connection core (``session.HTTPSession``). The default,
+``concurrency="async"``, keeps every connection on one event loop and runs the application
+on a pool of worker threads, so neither a slow client nor a blocking application holds up
+anyone else; ``"threads"`` gives each connection a thread of its own; ``"prefork"`` runs N
+worker processes of either kind.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from typing import Any
 
 from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS, Limits, Timeouts
 from wirekit.errors import ConfigError
-from wirekit.http.server.blocking import HTTPHandler
 from wirekit.http.server.environ import EnvironTemplate
 from wirekit.http.server.files import FileWrapper
 from wirekit.http.server.handlers import RequestHandler, handler_app
+from wirekit.http.server.session import HTTPSession
 from wirekit.net.address import AddressLike
 from wirekit.server import Prefork, Server, Sync
 from wirekit.server.modes import Mode, make_mode
@@ -52,7 +53,7 @@ class HTTPServer(Server):
         app: WSGIApp,
         address: AddressLike = "127.0.0.1:8000",
         *,
-        concurrency: str | Mode = "threads",
+        concurrency: str | Mode = "async",
         workers: int | None = None,
         tls: ssl.SSLContext | None = None,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
@@ -70,12 +71,12 @@ class HTTPServer(Server):
         if script_name and not script_name.startswith("/"):
             raise ConfigError(f"script_name must start with '/', got {script_name!r}")
         mode = make_mode(concurrency, workers)
-        super().__init__(HTTPHandler, address, concurrency=mode, tls=tls, timeouts=timeouts,
+        super().__init__(HTTPSession, address, concurrency=mode, tls=tls, timeouts=timeouts,
                          limits=limits, **server_options)
-        self.app = app
+        self.app: WSGIApp = app  # type: ignore[assignment]  # callable(), checked above
         self.server_header = server_header
         self.access_log = access_log
-        host = "localhost" if self.address.is_unix else self.address.host
+        host = "localhost" if self.address.is_unix else self.address.host or "localhost"
         port = "" if self.address.is_unix else str(self.address.port)
         self.environ_template = EnvironTemplate(
             server_name=host, server_port=port, url_scheme="https" if tls else "http",
@@ -91,7 +92,7 @@ class HTTPServer(Server):
         scheme = "https" if self.tls else "http"
         if self.address.is_unix:
             return f"{scheme}+unix://{self.address}"
-        host = self.address.host
+        host = self.address.host or "localhost"
         host = f"[{host}]" if ":" in host else host
         return f"{scheme}://{host}:{self.address.port}"
 

@@ -115,7 +115,7 @@ def basic_credentials(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
-def _sha512_256(data: bytes) -> hashlib._Hash:  # type: ignore[name-defined]
+def _sha512_256(data: bytes) -> hashlib._Hash:
     return hashlib.new("sha512_256", data)
 
 

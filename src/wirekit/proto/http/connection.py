@@ -97,8 +97,8 @@ class Connection:
     __slots__ = (
         "_buf", "_client_waiting_100", "_cstate", "_eof", "_fields", "_finder", "_framing",
         "_last_head", "_limits", "_max_body", "_methods", "_reader", "_request_method",
-        "_require_host", "_server_header", "_writer", "our_role", "their_http_version",
-        "their_role",
+        "_require_host", "_server_header", "_writer", "head_line", "our_role",
+        "their_http_version", "their_role",
     )  # fmt: skip
 
     def __init__(
@@ -137,6 +137,9 @@ class Connection:
         # The last request's line, fields, (method, target, minor), headers and framing: a
         # keep-alive client repeating itself byte for byte is not parsed twice.
         self._last_head: tuple[Any, ...] | None = None
+        #: The start line of the last head taken from the buffer (parsed or refused), for
+        #: log lines about a refused request.
+        self.head_line: bytes = b""
 
     # -- state ------------------------------------------------------------------------------
 
@@ -209,6 +212,11 @@ class Connection:
         self._writer = None
         self._client_waiting_100 = False
 
+    def disable_keep_alive(self) -> None:
+        """The connection closes after the current exchange: the response says
+        ``Connection: close`` (a server that is stopping, RFC 9112 §9.6)."""
+        self._cstate.process_keep_alive_disabled()
+
     def send_failed(self) -> None:
         """Writing failed or was abandoned: our side is ERROR and the connection must close."""
         self._cstate.process_error(self.our_role)
@@ -266,12 +274,13 @@ class Connection:
         line = buf[:line_end]  # bytearray copies: the parsers take any bytes-like object
         section = buf[line_end + 2 : end]
         del buf[:end]
+        self.head_line = line  # type: ignore[assignment]
         self._finder.reset()
         if self.our_role is Role.SERVER:
             return self._request_from(line, section)
         return self._response_from(line, section)
 
-    def _request_from(self, line: bytes, section: bytes) -> Request:
+    def _request_from(self, line: bytes | bytearray, section: bytes | bytearray) -> Request:
         last = self._last_head
         if last is not None and last[0] == line:
             method, target, minor = last[2]
@@ -294,7 +303,8 @@ class Connection:
         self._framing = framing
         return trusted_request(method, target, headers, _VERSIONS.get(minor, "1.1"))
 
-    def _response_from(self, line: bytes, section: bytes) -> Response | InformationalResponse:
+    def _response_from(self, line: bytes | bytearray, section: bytes | bytearray
+                       ) -> Response | InformationalResponse:
         status, reason, major, minor = parse_status_line(line)
         if major != 1 or status < 100:
             raise RemoteProtocolError(f"unsupported status-line {line[:100]!r}")

@@ -72,7 +72,7 @@ _AUTHORITY_FORM = re.compile(  # §3.2.3: CONNECT host:port, port required
 HOST_FIELD: Final = re.compile(rb"(?:" + _IP_LITERAL + rb"|" + _REG_NAME + rb"*)(?::[0-9]*)?")
 
 
-def parse_request_line(line: bytes) -> tuple[str, str, int, int]:
+def parse_request_line(line: bytes | bytearray) -> tuple[str, str, int, int]:
     """Split and check a request-line; return ``(method, target, major, minor)``.
 
     The caller decides 505 for a major version other than 1 (RFC 9110 §15.6.6); everything
@@ -101,7 +101,7 @@ def _check_target_form(method: str, target: bytes) -> None:
         raise RemoteProtocolError(f"invalid request-target {target[:200]!r} (RFC 9112 §3.2)")
 
 
-def parse_status_line(line: bytes) -> tuple[int, str, int, int]:
+def parse_status_line(line: bytes | bytearray) -> tuple[int, str, int, int]:
     """Split and check a status-line; return ``(status, reason, major, minor)``."""
     match = _STATUS_LINE.fullmatch(line)
     if match is None:
@@ -231,7 +231,7 @@ class FieldSectionParser:
         self._max_count = limits.max_header_count
         self._max_field = limits.max_header_field
 
-    def parse(self, section: bytes, watched: frozenset[str]) -> tuple[Fields, Found]:
+    def parse(self, section: bytes | bytearray, watched: frozenset[str]) -> tuple[Fields, Found]:
         """Parse ``section`` (field lines each ending CRLF, then CRLF); also return the values
         of the ``watched`` fields (lower-case names) for the framing rules.
 
@@ -266,7 +266,7 @@ class FieldSectionParser:
         self._last_section, self._last = bytes(section), (fields, found)
         return fields, found
 
-    def _validate(self, section: bytes) -> None:
+    def _validate(self, section: bytes | bytearray) -> None:
         validator = self._validator
         validator.complete = validator.message_complete = False
         llhttp = self._llhttp or self._new_llhttp()

@@ -271,15 +271,15 @@ def _collect(
         name, value = raw_name, raw_value
         if type(name) is not str or type(value) is not str:
             name, value = _text(raw_name, "header name"), _text(raw_value, "header value")
-        lname = names.get(name) or _checked_name(name)  # type: ignore[arg-type]
+        lname = names.get(name) or _checked_name(name)
         if lname in forbidden:
             raise LocalProtocolError(f"{name!r} must not be sent as a trailer (RFC 9110 §6.5.1)")
         if lname in _MANAGED:
             if managed is _NO_MANAGED:
                 managed = _Managed()
-            if not managed.note(lname, value, framing_allowed):  # type: ignore[arg-type]
+            if not managed.note(lname, value, framing_allowed):
                 continue
-        parts.append(name + ": " + value + "\r\n")  # type: ignore[operator]
+        parts.append(name + ": " + value + "\r\n")
     return parts, managed
 
 
@@ -300,9 +300,11 @@ def response_head(
 
     ``body_length`` is the content length when the whole content is known now, else None.
     """
+    fields = raw_fields
     try:
+        fields = tuple(raw_fields)  # once: the fields may be a one-shot iterator
         key: tuple[object, ...] | None = (
-            status, reason, tuple(raw_fields), request_method == "HEAD", peer_minor,
+            status, reason, fields, request_method == "HEAD", peer_minor,
             keep_alive, body_length, server, date is None,
         )  # fmt: skip
         memo = _HEADS.get(key)  # type: ignore[arg-type]
@@ -314,9 +316,9 @@ def response_head(
             writer = LengthWriter(writer)
         return OutgoingHead(head, writer, persistent)  # type: ignore[arg-type]
     out = _build_response_head(
-        status, reason, raw_fields if key is None else key[2], request_method=request_method,
+        status, reason, fields, request_method=request_method,
         peer_minor=peer_minor, keep_alive=keep_alive, body_length=body_length, date=date,
-        server=server)  # type: ignore[arg-type]  # fmt: skip
+        server=server)  # fmt: skip
     if key is not None:
         if len(_HEADS) >= _HEADS_MAX:
             _HEADS.clear()

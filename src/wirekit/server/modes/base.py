@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from wirekit.errors import ConfigError
 from wirekit.server.connlog import logger
+from wirekit.server.core import ConnectionCore
 from wirekit.server.handlers import (
     AsyncStreamHandler,
     DatagramHandler,
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BLOCKING_HANDLERS", "Mode", "drain"]
 
-BLOCKING_HANDLERS: tuple[type[Handler], ...] = (StreamHandler, FramedHandler, DatagramHandler)
+BLOCKING_HANDLERS: tuple[type[Handler], ...] = (
+    StreamHandler, FramedHandler, DatagramHandler, ConnectionCore)
 
 
 class Mode:
@@ -48,6 +50,12 @@ class Mode:
 
     def serve(self, server: Server) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def active_connections(self, server: Server) -> int:
+        """Connections being served now, for the line logged at the first stop signal. The
+        default counts the server's tracked streams; a mode serving them elsewhere (in child
+        processes, on its own event loop) overrides it."""
+        return server.active_connections
 
     def force_stop(self, server: Server) -> None:
         """A second signal: stop without waiting any longer (override to kill processes)."""

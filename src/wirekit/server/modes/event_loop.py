@@ -20,6 +20,8 @@ from wirekit.net.aio import AsyncStream, IdleTimer, StreamProtocol
 from wirekit.net.framing import PassThroughFramer
 from wirekit.server.acceptor import BACKOFF, CAPACITY_ERRNOS, TRANSIENT_ERRNOS
 from wirekit.server.connlog import ConnectionRecord, logger
+from wirekit.server.core import ConnectionCore
+from wirekit.server.drivers.event_loop import LoopShell, WorkerPool
 from wirekit.server.handlers import (
     AsyncStreamHandler,
     DatagramHandler,
@@ -241,17 +243,20 @@ class _DatagramProtocol(asyncio.DatagramProtocol):
 
 class Async(Mode):
     name = "async"
-    handlers = (AsyncStreamHandler, FramedHandler, DatagramHandler)
+    handlers = (AsyncStreamHandler, FramedHandler, DatagramHandler, ConnectionCore)
 
-    def __init__(self, max_connections: int | None = None, use_uvloop: bool = True) -> None:
+    def __init__(self, max_connections: int | None = None, use_uvloop: bool = True,
+                 threads: int = 32) -> None:
         if max_connections is not None and max_connections < 1:
             raise ConfigError(f"max_connections must be >= 1, got {max_connections}")
+        if threads < 1:
+            raise ConfigError(f"threads must be >= 1, got {threads}")
         self.max_connections = max_connections
         self.use_uvloop = use_uvloop
-
-    def check_handler(self, handler: type[Any]) -> None:
-        if getattr(handler, "protocol_factory", None) is None:
-            super().check_handler(handler)
+        # Worker threads for the work of connection cores (a WSGI application): the most
+        # requests whose application runs at once (gunicorn gthread's default is 1 per
+        # worker; granian's blocking threads default to a few dozen).
+        self.threads = threads
 
     @classmethod
     def sized(cls, workers: int | None) -> Async:
@@ -268,6 +273,9 @@ class Async(Mode):
 
     _session: tuple[asyncio.AbstractEventLoop, _Run] | None = None
 
+    def active_connections(self, server: Server) -> int:
+        return 0 if self._session is None else len(self._session[1].connections)
+
     def force_stop(self, server: Server) -> None:
         if self._session is not None:
             loop, run = self._session
@@ -283,15 +291,21 @@ class _Run:
 
     def __init__(self, server: Server, mode: Async) -> None:
         self.server, self.mode = server, mode
-        self.connections: set[Any] = set()
+        self.connections: dict[Any, None] = {}  # oldest first: evicted first when idle
         self.tasks: set[asyncio.Task[None]] = set()
-        limit = mode.max_connections or server.limits.max_connections
-        self.slots = asyncio.Semaphore(limit)
+        self.limit = mode.max_connections or server.limits.max_connections
+        self.slots = asyncio.Semaphore(self.limit)
+        self.cores = issubclass(server.handler, ConnectionCore)
+        self.pool: WorkerPool | None = None
+        self.all_closed: asyncio.Event | None = None
 
     async def main(self) -> None:
         loop = asyncio.get_running_loop()
         server = self.server
         stop = asyncio.Event()
+        self.all_closed = asyncio.Event()
+        if self.cores:
+            self.pool = WorkerPool(loop, self.mode.threads)
 
         def on_wake() -> None:
             server.waker.drain()
@@ -317,6 +331,8 @@ class _Run:
             await self._drain()
         beat.cancel()
         loop.remove_reader(server.waker.fileno())
+        if self.pool is not None:
+            self.pool.stop()
 
     async def _heartbeat(self) -> None:
         while True:
@@ -328,15 +344,19 @@ class _Run:
         server = self.server
         listening = server.listener.socket  # type: ignore[union-attr]
         listening.setblocking(False)
+        slots = None if self.cores else self.slots  # cores: full means evict or 503
         while True:
-            await self.slots.acquire()
+            if slots is not None:
+                await slots.acquire()
             try:
                 sock, sockaddr = await loop.sock_accept(listening)
             except asyncio.CancelledError:
-                self.slots.release()
+                if slots is not None:
+                    slots.release()
                 raise
             except OSError as exc:
-                self.slots.release()
+                if slots is not None:
+                    slots.release()
                 if exc.errno in CAPACITY_ERRNOS:
                     logger.warning("accept failed (%s); backing off", exc.strerror)
                     await asyncio.sleep(BACKOFF)
@@ -350,7 +370,31 @@ class _Run:
             # One connection per wakeup: prefork workers sharing this socket then take turns
             # (a worker that drained the backlog in one go took all 50 connections of a
             # burst, and the other worker none; measured).
+            if self.cores and len(self.connections) >= self.limit and not self._make_room():
+                self._turn_away(sock)
+                continue
             self._admit(sock, sockaddr)
+
+    def _make_room(self) -> bool:
+        """At the connection cap: close the longest-idle connection (nothing in flight, so
+        nothing is lost); False if every connection is busy."""
+        for connection in self.connections:
+            if not connection.closing and connection.core.idle:
+                connection.core.outcome = "closed to make room (connection cap)"
+                connection.close()
+                return True
+        return False
+
+    def _turn_away(self, sock: socket.socket) -> None:
+        """Every connection is busy: a fast answer (HTTP's 503) and close, instead of a
+        client left waiting in the backlog."""
+        answer = self.server.handler.overload_response  # type: ignore[attr-defined]
+        with contextlib.suppress(OSError):
+            if answer:
+                sock.setblocking(False)
+                sock.send(answer)
+        sock.close()
+        logger.warning("connection refused: %d connections, all busy", len(self.connections))
 
     def _admit(self, sock: socket.socket, sockaddr: Any) -> None:
         """Policy, budget, then the connection starts in a task of its own."""
@@ -359,7 +403,8 @@ class _Run:
         if not server.permits(client):
             logger.warning("%s refused by the access policy", client)
             sock.close()
-            self.slots.release()
+            if not self.cores:
+                self.slots.release()
             return
         if server.spend_connection_budget():
             server.recycle()
@@ -372,41 +417,54 @@ class _Run:
         task.add_done_callback(self.tasks.discard)
 
     def _done(self, connection: Any) -> None:
-        self.connections.discard(connection)
-        self.slots.release()
+        self.connections.pop(connection, None)
+        if not self.cores:
+            self.slots.release()
+        if not self.connections and self.all_closed is not None:
+            self.all_closed.set()
 
     async def _connect(self, sock: socket.socket, client: Address) -> None:
         loop = asyncio.get_running_loop()
         server = self.server
-        factory = getattr(server.handler, "protocol_factory", None)
-        if factory is None and issubclass(server.handler, FramedHandler):
-            factory = FramedProtocol
+        factory = FramedProtocol if issubclass(server.handler, FramedHandler) else None
         protocol: Any = None
         try:
-            if factory is not None:
-                protocol = factory(server, client, self._done)
-                self.connections.add(protocol)
+            if self.cores:
+                core = server.core_for(client)
+                protocol = LoopShell(core, self.pool, self._done,  # type: ignore[arg-type]
+                                     server.timeouts.write)
+                self.connections[protocol] = None
                 await loop.connect_accepted_socket(
-                    lambda: protocol, sock, ssl=server.tls,
-                    ssl_handshake_timeout=server.timeouts.handshake if server.tls else None)
+                    lambda: protocol, sock, ssl=server.accept_tls,
+                    ssl_handshake_timeout=server.timeouts.handshake if server.accept_tls
+                    else None)
+            elif factory is not None:
+                protocol = factory(server, client, self._done)
+                self.connections[protocol] = None
+                await loop.connect_accepted_socket(
+                    lambda: protocol, sock, ssl=server.accept_tls,
+                    ssl_handshake_timeout=server.timeouts.handshake if server.accept_tls
+                    else None)
             else:
                 stream_protocol = StreamProtocol(idle=server.connection_timeouts.read)
                 await loop.connect_accepted_socket(
-                    lambda: stream_protocol, sock, ssl=server.tls,
-                    ssl_handshake_timeout=server.timeouts.handshake if server.tls else None)
+                    lambda: stream_protocol, sock, ssl=server.accept_tls,
+                    ssl_handshake_timeout=server.timeouts.handshake if server.accept_tls
+                    else None)
                 self._spawn(self._run_stream_handler(stream_protocol, client))
         except Exception as exc:
             logger.info("%s %s", client, outcome_of(exc)[0])
             sock.close()
-            if factory is not None:
-                self.connections.discard(protocol)  # never connected: no connection_lost
-            self.slots.release()
+            if protocol is not None:
+                self.connections.pop(protocol, None)  # never connected: no connection_lost
+            if not self.cores:
+                self.slots.release()
 
     async def _run_stream_handler(self, protocol: StreamProtocol, client: Address) -> None:
         server = self.server
         stream = AsyncStream(protocol, timeouts=server.connection_timeouts, limits=server.limits)
         record = ConnectionRecord(client)
-        self.connections.add(stream)
+        self.connections[stream] = None
         outcome, level = "closed", logging.INFO
         try:
             handler = server.handler(client, server)
@@ -429,13 +487,16 @@ class _Run:
         """Idle framed connections close now; the rest close after their current message.
         Everything gets the grace period to finish, then is aborted."""
         for connection in list(self.connections):
-            if hasattr(connection, "close_when_idle"):
+            if type(connection) is LoopShell:
+                connection.request_stop()
+            elif hasattr(connection, "close_when_idle"):
                 connection.close_when_idle()
         loop = asyncio.get_running_loop()
         grace = self.server.timeouts.shutdown_grace
-        deadline = None if grace is None else loop.time() + grace
-        while self.connections and (deadline is None or loop.time() < deadline):
-            await asyncio.sleep(0.02)
+        if self.connections:
+            self.all_closed.clear()  # type: ignore[union-attr]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.all_closed.wait(), grace)  # type: ignore[union-attr]
         if self.connections:
             logger.warning("grace period over: closing %d connection(s)", len(self.connections))
             self.abort_all()

@@ -8,6 +8,7 @@ waits for children up to the grace period, then sends SIGTERM, then SIGKILL.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import time
@@ -102,6 +103,9 @@ class Fork(Mode):
     def sized(cls, workers: int | None) -> Fork:
         return cls() if workers is None else cls(max_children=workers)
 
+    def active_connections(self, server: Server) -> int:
+        return len(self.children)
+
     def serve(self, server: Server) -> None:
         children = self.children
         if server.datagram is not None:
@@ -109,14 +113,14 @@ class Fork(Mode):
                 server, has_capacity=lambda: len(children) < self.max_children,
                 tick=children.reap)
             for datagram in datagrams:
-                self._spawn(server, lambda d=datagram: serve_datagram(server, d.data, d.sender),
-                            datagram=True)
+                self._spawn(server, functools.partial(serve_datagram, server, datagram.data,
+                                                      datagram.sender), datagram=True)
         else:
             connections = accept_connections(
                 server, has_capacity=lambda: len(children) < self.max_children,
                 tick=children.reap, tick_interval=0.2)
             for sock, client in connections:
-                self._spawn(server, lambda s=sock, c=client: serve_connection(server, s, c))
+                self._spawn(server, functools.partial(serve_connection, server, sock, client))
                 sock.close()
         server.close_listener()
         children.terminate(server.timeouts.shutdown_grace)

@@ -11,7 +11,15 @@ The master forks the workers and then only supervises (gunicorn's arbiter is the
   retiring worker tells the master when it stops accepting, and its replacement starts at once
   while it finishes the connections in hand (capacity never dips to N-1 for a long drain);
 * SIGTERM/SIGINT: the master stops, SIGTERMs the workers, which drain gracefully, and kills
-  what remains after the grace period.
+  what remains after the grace period;
+* SIGHUP: a graceful reload. The master runs ``on_reload`` (if given), forks a new worker per
+  slot beside the running ones, and once a new worker serves, tells the old one of its slot to
+  drain as a retiring worker does (SIGTERM, with a flag in shared memory saying "reload"). The
+  listening sockets stay open in the master throughout, so no queued client is lost. Workers
+  ignore SIGHUP themselves;
+* a worker never outlives its master: on Linux the kernel sends it SIGTERM when the master dies
+  (``prctl(PR_SET_PDEATHSIG)``), and everywhere its heartbeat notices ``os.getppid()`` change
+  within a tick (a second at most). It then stops gracefully.
 
 Inside each worker another mode runs the handlers: ``threads`` by default, ``async`` for
 async handlers, or any mode given as ``worker_mode``. With ``reuse_port=True`` on the Server,
@@ -27,12 +35,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import faulthandler
+import logging
 import mmap
 import os
 import random
 import select
 import signal
 import struct
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -48,6 +58,7 @@ from wirekit.server.waker import Waker
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     from wirekit.server.server import Server
 
@@ -57,7 +68,9 @@ BOOT_WINDOW = 1.0  # a worker that exits this soon after starting failed to boot
 MAX_BOOT_FAILURES = 3
 EXIT_BOOT_FAILURE = 3
 EXIT_HUNG = 4
-_SLOT = struct.Struct("d")
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# Blocked across fork: the child must not run the master's handlers for these.
+_FORK_BLOCKED = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
 
 
 class WorkerBootError(WirekitError):
@@ -72,15 +85,20 @@ def _exit_hung(signum: int, frame: object) -> None:
 
 
 class Heartbeats:
-    """Per worker process, in memory shared across fork: the last time it beat, and whether
-    it is retiring (stopped accepting, finishing its connections).
+    """Per worker process, in memory shared across fork: the last time it beat, how many
+    connections it has open, its state (booting, serving, retiring: it stopped accepting and
+    finishes its connections), and whether the master asked it to drain for a reload.
 
     Indexed by a beat index of its own, not by socket slot: a retiring worker and its
-    replacement live side by side for a while."""
+    replacement, or the two generations of a reload, live side by side for a while."""
+
+    RECORD = 16  # the beat (a double), connections (uint32), state, drain asked (a byte each)
+    BOOTING, SERVING, RETIRING = 0, 1, 2
+    _BEAT = struct.Struct("d")
+    _COUNT = struct.Struct("I")
 
     def __init__(self, size: int) -> None:
-        self._map = mmap.mmap(-1, (_SLOT.size + 1) * size)
-        self._flags = _SLOT.size * size  # one byte per index after the floats
+        self._map = mmap.mmap(-1, self.RECORD * size)
         self._free = set(range(size))
 
     def take(self) -> int | None:
@@ -90,23 +108,59 @@ class Heartbeats:
         index = min(self._free)
         self._free.discard(index)
         self.beat(index)
-        self._map[self._flags + index] = 0
+        self.count(index, 0)
+        self._map[self.RECORD * index + 12] = self.BOOTING
+        self._map[self.RECORD * index + 13] = 0
         return index
 
     def release(self, index: int) -> None:
         self._free.add(index)
 
     def beat(self, index: int) -> None:
-        _SLOT.pack_into(self._map, _SLOT.size * index, time.monotonic())
+        self._BEAT.pack_into(self._map, self.RECORD * index, time.monotonic())
 
     def last(self, index: int) -> float:
-        return _SLOT.unpack_from(self._map, _SLOT.size * index)[0]
+        return self._BEAT.unpack_from(self._map, self.RECORD * index)[0]
+
+    def count(self, index: int, connections: int) -> None:
+        self._COUNT.pack_into(self._map, self.RECORD * index + 8, min(connections, 2**32 - 1))
+
+    def connections(self, index: int) -> int:
+        return self._COUNT.unpack_from(self._map, self.RECORD * index + 8)[0]
+
+    def serve(self, index: int) -> None:
+        self._map[self.RECORD * index + 12] = self.SERVING
+
+    def serving(self, index: int) -> bool:
+        """Booted and accepting (or, retiring, has accepted)."""
+        return self._map[self.RECORD * index + 12] != self.BOOTING
 
     def retire(self, index: int) -> None:
-        self._map[self._flags + index] = 1
+        self._map[self.RECORD * index + 12] = self.RETIRING
 
     def retiring(self, index: int) -> bool:
-        return self._map[self._flags + index] == 1
+        return self._map[self.RECORD * index + 12] == self.RETIRING
+
+    def ask_drain(self, index: int) -> None:
+        """Master: the SIGTERM that follows means "drain for a reload", not "stop"."""
+        self._map[self.RECORD * index + 13] = 1
+
+    def drain_asked(self, index: int) -> bool:
+        return self._map[self.RECORD * index + 13] == 1
+
+
+def die_with_master() -> bool:
+    """Linux: have the kernel send this worker SIGTERM when the master dies, however it dies
+    (SIGKILL included). False elsewhere; the heartbeat's ``os.getppid()`` check covers it."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 @dataclasses.dataclass
@@ -119,6 +173,16 @@ class _Worker:
     replaced: bool = False  # retiring and already replaced: not restarted when it exits
 
 
+@dataclasses.dataclass
+class _Reload:
+    """A reload in progress (SIGHUP): the new generation, slot by slot."""
+
+    started: float
+    incoming: set[int] = dataclasses.field(default_factory=set)  # new pids not yet serving
+    served: list[int] = dataclasses.field(default_factory=list)  # new pids now serving
+    kept: list[int] = dataclasses.field(default_factory=list)  # slots whose new worker failed
+
+
 class Prefork(Mode):
     name = "prefork"
     handlers = (Handler,)
@@ -126,7 +190,8 @@ class Prefork(Mode):
     def __init__(self, workers: int = 2, worker_mode: Mode | None = None, *,
                  max_requests: int | None = None, max_requests_jitter: int = 0,
                  worker_timeout: float = 30.0,
-                 worker_init: Callable[[], None] | None = None) -> None:
+                 worker_init: Callable[[], None] | None = None,
+                 on_reload: Callable[[], None] | None = None) -> None:
         if workers < 1:
             raise ConfigError(f"workers must be >= 1, got {workers}")
         if isinstance(worker_mode, Prefork):
@@ -137,10 +202,16 @@ class Prefork(Mode):
         self.jitter = max_requests_jitter
         self.worker_timeout = worker_timeout
         self.worker_init = worker_init  # runs first in each worker; raising = a boot failure
+        # Runs in the master at SIGHUP, before the new workers fork (they inherit what it
+        # loaded); raising abandons the reload and the running workers keep serving.
+        self.on_reload = on_reload
         self.children = Children()
         self._workers: dict[int, _Worker] = {}  # by pid
         self._listeners: dict[int, Listener] = {}  # by slot, with SO_REUSEPORT
         self._aborted: dict[int, float] = {}  # pid -> when SIGABRT was sent
+        self._reload: _Reload | None = None
+        self._reload_wanted = False  # set by SIGHUP, acted upon by the supervision loop
+        self._master = os.getpid()
         self.failed = False
 
     @classmethod
@@ -156,8 +227,9 @@ class Prefork(Mode):
 
     # -- master ---------------------------------------------------------------------------
     def serve(self, server: Server) -> None:
-        # Twice the workers: each retiring worker beats beside its replacement.
-        self.heartbeats = Heartbeats(2 * self.workers)
+        # Three per slot: its worker, a retiring one and a reload's new one may beat at once.
+        self.heartbeats = Heartbeats(3 * self.workers)
+        self._master = os.getpid()
         boot_failures: list[float] = []
         missing: set[int] = set()  # slots whose fork failed: retried every tick
         try:
@@ -172,8 +244,10 @@ class Prefork(Mode):
                 server.waker.drain()
                 if self._replace_dead(server, boot_failures, missing):
                     break
+                self._advance_reload(server)
                 self._replace_retiring(server, missing)
-                missing = {slot for slot in missing if not self._spawn(server, slot)}
+                missing = {slot for slot in missing
+                           if not self._covered(slot) and not self._spawn(server, slot)}
                 self._kill_hung()
         finally:
             server.close_listener()
@@ -184,12 +258,84 @@ class Prefork(Mode):
             raise WorkerBootError(
                 f"{MAX_BOOT_FAILURES} workers failed right after starting; see the log above")
 
+    # -- reload (SIGHUP) -------------------------------------------------------------------
+    def request_reload(self, server: Server) -> None:
+        """Reload the workers gracefully (what SIGHUP does in the master); returns at once.
+
+        Safe from a signal handler: the supervision loop does the work at its next turn."""
+        self._reload_wanted = True
+        server.waker.wake()
+
+    def _advance_reload(self, server: Server) -> None:
+        if self._reload is None and self._reload_wanted:
+            self._start_reload(server)
+        reload = self._reload
+        if reload is None:
+            return
+        for pid in sorted(reload.incoming):
+            worker = self._workers.get(pid)
+            if worker is None:  # gone (the server stops): nothing more to wait for
+                reload.incoming.discard(pid)
+            elif self.heartbeats.serving(worker.beat):  # it accepts: the old one may go now
+                reload.incoming.discard(pid)
+                reload.served.append(pid)
+                self._drain_others(worker.slot, pid)
+        if not reload.incoming:
+            self._reload = None
+            logger.log(logging.WARNING if reload.kept else logging.INFO,
+                       "reload done in %.1f s: %d new worker(s) serving (pids %s); the old "
+                       "ones finish their connections and exit%s",
+                       time.monotonic() - reload.started, len(reload.served),
+                       ", ".join(map(str, reload.served)) or "none",
+                       f"; slot(s) {reload.kept} kept their old worker" if reload.kept else "")
+
+    def _start_reload(self, server: Server) -> None:
+        """Run ``on_reload``, then fork one new worker per slot beside the running ones."""
+        self._reload_wanted = False
+        logger.info("received SIGHUP: reloading, starting %d new worker(s); each old one "
+                    "drains once its replacement serves", self.workers)
+        if self.on_reload is not None:
+            try:
+                self.on_reload()
+            except Exception:
+                logger.exception("reload abandoned: on_reload failed; the running workers "
+                                 "keep serving")
+                return
+        reload = _Reload(time.monotonic())
+        for slot in range(self.workers):
+            pid = self._spawn(server, slot)
+            if pid is None:
+                reload.kept.append(slot)
+            else:
+                reload.incoming.add(pid)
+        self._reload = reload
+
+    def _drain_others(self, slot: int, keep: int) -> None:
+        """Tell every other worker of ``slot`` to finish its connections and exit."""
+        for pid, worker in self._workers.items():
+            if worker.slot == slot and pid != keep and not worker.replaced:
+                worker.replaced = True
+                self.heartbeats.ask_drain(worker.beat)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+
+    def _covered(self, slot: int) -> bool:
+        """A worker (serving or a reload's, still booting) holds ``slot``: none to start."""
+        return any(w.slot == slot and not w.replaced for w in self._workers.values())
+
+    def active_connections(self, server: Server) -> int:
+        """The connections the workers last reported (each as it opens or ends one)."""
+        if not hasattr(self, "heartbeats"):
+            return 0
+        return sum(self.heartbeats.connections(w.beat) for w in self._workers.values())
+
+    # -- supervision ----------------------------------------------------------------------
     def _replace_retiring(self, server: Server, missing: set[int]) -> None:
         """Start a replacement for each worker that stopped accepting (its budget spent)."""
         for worker in list(self._workers.values()):
             if not worker.replaced and self.heartbeats.retiring(worker.beat):
                 worker.replaced = True
-                if not self._spawn(server, worker.slot):
+                if not self._covered(worker.slot) and not self._spawn(server, worker.slot):
                     missing.add(worker.slot)
 
     def _replace_dead(self, server: Server, boot_failures: list[float], missing: set[int]
@@ -208,6 +354,8 @@ class Prefork(Mode):
                     logger.warning("retiring worker %d (pid %d) exited with status %d",
                                    slot, pid, code)
                 continue
+            if self._slot_taken(pid, slot, code):
+                continue
             lived = time.monotonic() - worker.started
             if code != 0 and (code == EXIT_BOOT_FAILURE or lived < BOOT_WINDOW):
                 now = time.monotonic()
@@ -223,6 +371,21 @@ class Prefork(Mode):
             if not self._spawn(server, slot):
                 missing.add(slot)
         return False
+
+    def _slot_taken(self, pid: int, slot: int, code: int) -> bool:
+        """After ``pid`` exited: True when another worker holds its slot (during a reload, the
+        new worker; or the old one, if ``pid`` was the new one and failed): start none."""
+        if self._reload is not None and pid in self._reload.incoming:
+            self._reload.incoming.discard(pid)
+            self._reload.kept.append(slot)
+            logger.error("reload: new worker %d (pid %d) exited with status %d before serving",
+                         slot, pid, code)
+        if not self._covered(slot):
+            return False
+        if code != 0:
+            logger.warning("worker %d (pid %d) exited with status %d; another holds its slot",
+                           slot, pid, code)
+        return True
 
     def _kill_hung(self) -> None:
         now = time.monotonic()
@@ -254,24 +417,24 @@ class Prefork(Mode):
     def force_stop(self, server: Server) -> None:
         self._signal_all(signal.SIGKILL)
 
-    def _spawn(self, server: Server, slot: int) -> bool:
-        """Fork the worker for ``slot``; False if the system refused (retried next tick).
+    def _spawn(self, server: Server, slot: int) -> int | None:
+        """Fork the worker for ``slot``; its pid, or None if the system refused (retried next
+        tick).
 
         Signals are blocked across fork so that a SIGTERM cannot reach the child while it
         still runs the master's handler; the child unblocks them once its own are in place.
         """
         beat = self.heartbeats.take()
         if beat is None:  # every index taken by retiring workers: wait for one to exit
-            return False
-        blocked = {signal.SIGTERM, signal.SIGINT}
-        signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+            return None
+        signal.pthread_sigmask(signal.SIG_BLOCK, _FORK_BLOCKED)
         try:
             pid = os.fork()
         except OSError as exc:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORK_BLOCKED)
             self.heartbeats.release(beat)
             logger.error("cannot start worker %d (%s); retrying", slot, exc.strerror)
-            return False
+            return None
         if pid == 0:
             code = EXIT_BOOT_FAILURE
             try:
@@ -280,10 +443,10 @@ class Prefork(Mode):
                 logger.exception("worker %d failed", slot)
             finally:
                 os._exit(code)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORK_BLOCKED)
         self.children.pids.add(pid)
         self._workers[pid] = _Worker(slot, beat, time.monotonic())
-        return True
+        return pid
 
     # -- worker ---------------------------------------------------------------------------
     def _worker_main(self, server: Server, slot: int, beat: int) -> int:
@@ -299,21 +462,8 @@ class Prefork(Mode):
                 if other != slot:
                     listener.socket.close()
             server.listener = self._listeners[slot]
-        recycle = server.recycle
-
-        def retire() -> None:  # tell the master at once, so a replacement starts accepting
-            self.heartbeats.retire(beat)
-            master_waker.wake()
-            recycle()
-
-        server.recycle = retire  # type: ignore[method-assign]
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the master coordinates Ctrl-C
-        signal.signal(signal.SIGTERM, lambda *_: server.request_stop())
-        signal.signal(signal.SIGABRT, _exit_hung)  # the master's verdict: we are hung
-        # Beat several times per timeout, so a healthy idle worker never looks hung.
+        self._watch_master(server, beat, master_waker)
         server.tick_interval = min(server.tick_interval, self.worker_timeout / 4)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
-        server.heartbeat = lambda: self.heartbeats.beat(beat)  # type: ignore[method-assign]
         if self.max_requests:
             server.connection_budget = self.max_requests + random.randint(0, self.jitter)  # noqa: S311
         self.children = Children()
@@ -324,8 +474,64 @@ class Prefork(Mode):
                 logger.exception("worker %d failed to start", slot)
                 return EXIT_BOOT_FAILURE
         assert self.worker_mode is not None
+        self.heartbeats.serve(beat)
+        master_waker.wake()  # a reload waits for this before the old worker drains
         self.worker_mode.serve(server)
         return 0
+
+    def _watch_master(self, server: Server, beat: int, master_waker: Waker) -> None:
+        """The worker's side of the contract with its master: heartbeat and connection
+        count, retiring, the signals it sends (SIGTERM: stop, or drain for a reload; SIGABRT:
+        hung), and stopping if it dies. Beats several times per timeout, so a healthy idle
+        worker never looks hung (the tick is set by the caller)."""
+        master, worker_mode, heartbeats = self._master, self.worker_mode, self.heartbeats
+        assert worker_mode is not None
+        recycle, track, untrack = server.recycle, server.track, server.untrack
+
+        def orphaned() -> bool:
+            if os.getppid() == master:
+                return False
+            if not server.stop_requested:
+                logger.warning("master (pid %d) is gone: this worker stops", master)
+            return True
+
+        def heartbeat() -> None:
+            heartbeats.beat(beat)
+            heartbeats.count(beat, worker_mode.active_connections(server))
+            if orphaned():
+                server.request_stop()
+
+        def retire() -> None:  # tell the master at once, so a replacement starts accepting
+            heartbeats.retire(beat)
+            master_waker.wake()
+            recycle()
+
+        def on_term(signum: int, frame: object) -> None:
+            if not orphaned() and heartbeats.drain_asked(beat):
+                recycle()  # a reload: finish every connection in hand, first requests too
+            else:
+                server.request_stop()
+
+        def tracked(stream: Any) -> None:  # the count the master reports at Ctrl-C
+            track(stream)
+            heartbeats.count(beat, server.active_connections)
+
+        def untracked(stream: Any) -> None:
+            untrack(stream)
+            heartbeats.count(beat, server.active_connections)
+
+        server.recycle = retire  # type: ignore[method-assign]
+        server.heartbeat = heartbeat  # type: ignore[method-assign]
+        server.track = tracked  # type: ignore[method-assign]
+        server.untrack = untracked  # type: ignore[method-assign]
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the master coordinates Ctrl-C
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # and reloads
+        signal.signal(signal.SIGTERM, on_term)
+        signal.signal(signal.SIGABRT, _exit_hung)  # the master's verdict: we are hung
+        die_with_master()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORK_BLOCKED)
+        if orphaned():  # it died before the kernel was told to let us know
+            server.request_stop()
 
     def __str__(self) -> str:
         return f"prefork, workers={self.workers}, worker mode {self.worker_mode}"

@@ -1,8 +1,11 @@
-"""One request and its response: running a WSGI application to the letter of PEP 3333.
+"""The WSGI host: one request and its response, to the letter of PEP 3333.
 
-An :class:`Exchange` sits between a connection's sans-IO core and the application and is the
-same for every concurrency mode; the I/O driver only gives it an ``Output`` (``write`` bytes,
-``sendfile``). What it guarantees whatever the application does:
+An :class:`Exchange` sits between the HTTP session core (``session.py``) and the application
+and is the same for every concurrency mode. It runs off the I/O path (a worker thread, or the
+connection's own thread) and writes to an ``Output`` that buffers; the session hands what it
+holds to the driver. A long response is produced in slices (:meth:`Exchange.pump` stops when
+the output is ``full()``), so a client that does not read holds no thread while it waits.
+What it guarantees whatever the application does:
 
 * headers are sent at the first non-empty body chunk (or the end), never before; a body of one
   chunk leaves in a single write together with its head;
@@ -20,7 +23,8 @@ same for every concurrency mode; the I/O driver only gives it an ``Output`` (``w
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from wirekit.errors import LimitExceeded, LocalProtocolError, NetworkError, RemoteProtocolError
@@ -35,20 +39,25 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _ERROR_HEADERS = [("Content-Type", "text/plain; charset=utf-8")]
 _STATUS_CACHE: dict[str, tuple[int, str]] = {}
+# A file without sendfile(2) is read and sent in slices of this size.
+_FILE_SLICE = 256 * 1024
 
 
 class Output(Protocol):
-    """Where an exchange's bytes go: a socket, a transport, a test buffer."""
+    """Where an exchange's bytes go. ``full()`` says the exchange should stop producing and
+    let the driver send what it holds (it is resumed with :meth:`Exchange.pump`);
+    ``sendfile`` is None where the kernel cannot send a file straight to the peer."""
 
     def write(self, data: bytes) -> None: ...
 
-    def sendfile(self, file: Any, offset: int, count: int) -> int: ...
+    def full(self) -> bool: ...
+
+    sendfile: Callable[[Any, int, int], int] | None
 
 
 def parse_status(status: object) -> tuple[int, str]:
     """``"200 OK"`` -> ``(200, "OK")``; a bad status line is a 500 (``LocalProtocolError``)."""
-    cached = _STATUS_CACHE.get(status)  # type: ignore[arg-type]
-    if cached is not None:
+    if type(status) is str and (cached := _STATUS_CACHE.get(status)) is not None:
         return cached
     if type(status) is not str or len(status) < 4 or status[3] != " " or \
             not status[:3].isdigit() or not status.isascii():
@@ -64,8 +73,8 @@ def parse_status(status: object) -> tuple[int, str]:
 class Exchange:
     """Runs ``app`` for one request on ``conn`` and writes the response to ``out``."""
 
-    __slots__ = ("body_bytes", "conn", "environ", "head_sent", "headers", "must_close", "out",
-                 "status", "status_code")  # fmt: skip
+    __slots__ = ("body_bytes", "chunks", "conn", "environ", "file", "head_sent", "headers",
+                 "must_close", "out", "result", "status", "status_code")  # fmt: skip
 
     def __init__(self, conn: Connection, environ: dict[str, Any], out: Output) -> None:
         self.conn = conn
@@ -77,6 +86,9 @@ class Exchange:
         self.status_code = 0
         self.body_bytes = 0
         self.must_close = False
+        self.result: Any = None  # the application's iterable until it is closed
+        self.chunks: Iterator[bytes] | None = None
+        self.file: tuple[Any, int, int] | None = None  # (file, offset, bytes left)
 
     # -- the two callables PEP 3333 gives the application -----------------------------------
     def start_response(self, status: str, headers: list[tuple[str, str]],
@@ -101,24 +113,71 @@ class Exchange:
         self._send_chunk(data)
 
     # -- running ----------------------------------------------------------------------------
-    def run(self, app: WSGIApp, defer: Callable[[Exchange, Any], None] | None = None
-            ) -> bool:
-        """Call the application and send its response. With ``defer``, a response that is
-        not a list is handed to ``defer(self, result)`` to finish elsewhere (an event loop
-        sends iterators and files from a worker thread); returns False then."""
+    def start(self, app: WSGIApp) -> None:
+        """Call the application; an exception before it returns is a 500 (or the request
+        body's own 4xx). The response is then sent by :meth:`pump`."""
         try:
             result = app(self.environ, self.start_response)
+            if result is None:
+                raise LocalProtocolError("the application returned None, not an iterable")
+            self.result = result
+            if type(result) is list:
+                if len(result) == 1 and self._send_whole(result[0]):
+                    self._close_result()  # the usual `return [body]`, in one write
+                else:
+                    self.chunks = iter(result)
+            elif type(result) is FileWrapper and (where := result.sendable()) is not None:
+                self._start_file(result, *where)
         except Exception as exc:
             self._failed(exc)
+            self._close_result()
+
+    @property
+    def done(self) -> bool:
+        """The response is complete (or abandoned): nothing more to pump."""
+        return self.result is None
+
+    def pump(self) -> bool:
+        """Send more of the response until it is complete (True) or the output is full
+        (False: call again once the driver sent what it holds)."""
+        if self.result is None:
             return True
-        if type(result) is list:
-            if len(result) == 1 and self._send_whole(result[0]):
-                return True  # the usual `return [body]`, in one write
-        elif defer is not None:
-            defer(self, result)
-            return False
-        self.finish(result)
+        try:
+            complete = self._file_slice() if self.file is not None else self._chunk_slice()
+        except Exception as exc:
+            self._failed(exc)
+            complete = True
+        if complete:
+            self._close_result()
+        return complete
+
+    def abandon(self) -> None:
+        """The connection is gone mid-response: release the application's iterable."""
+        self._close_result()
+
+    def _chunk_slice(self) -> bool:
+        if self.chunks is None:
+            self.chunks = iter(self.result)
+        out = self.out
+        for chunk in self.chunks:
+            if chunk:
+                self._send_chunk(chunk)
+                if self.must_close:
+                    return True
+                if out.full():
+                    return False
+        self._finish()
         return True
+
+    def _close_result(self) -> None:
+        """``close()`` on the application's iterable, exactly once (PEP 3333, W04)."""
+        result, self.result, self.chunks, self.file = self.result, None, None, None
+        close = getattr(result, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:
+                logger.exception("close() of the application's response raised")
 
     def _send_whole(self, body: object) -> bool:
         """Head and the only body chunk in one buffer; False to take the general path
@@ -136,33 +195,6 @@ class Exchange:
         self.body_bytes = len(body)
         self.out.write(out)
         return True
-
-    def finish(self, result: Iterable[bytes]) -> None:
-        """Send the application's response; ``close()`` it whatever happens."""
-        try:
-            self._respond(result)
-        except Exception as exc:
-            self._failed(exc)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                try:
-                    close()
-                except Exception:
-                    logger.exception("close() of the application's response raised")
-
-    def _respond(self, result: Iterable[bytes]) -> None:
-        if type(result) is list and len(result) == 1 and self._send_whole(result[0]):
-            return
-        if type(result) is FileWrapper and (where := result.sendable()) is not None:
-            self._send_file(result, *where)
-            return
-        for chunk in result:
-            if chunk:
-                self._send_chunk(chunk)
-                if self.must_close:
-                    return
-        self._finish()
 
     def _send_head(self, first: bytes, length: int | None = None) -> None:
         """The head, with ``first`` (the first content) in the same write."""
@@ -218,25 +250,46 @@ class Exchange:
         if end:
             self.out.write(end)
 
-    def _send_file(self, wrapper: FileWrapper, offset: int, available: int) -> None:
+    def _start_file(self, wrapper: FileWrapper, offset: int, available: int) -> None:
+        """A regular file: the head now, the content by ``sendfile(2)`` where the output has
+        it, else read in slices (``pump``)."""
         self._send_head(b"", length=available)
         if self.environ["REQUEST_METHOD"] == "HEAD" or self.status_code in (204, 304):
             self._finish()  # no content goes out (RFC 9110 §6.4.1)
+            self._close_result()
             return
         count = self.conn.content_remaining
         if count is None:  # chunked (the app set Transfer-Encoding): iterate it
-            for chunk in wrapper:
-                self._send_chunk(chunk)
-            self._finish()
+            self.chunks = iter(wrapper)
             return
-        sent = self.out.sendfile(wrapper.filelike, offset, count) if count else 0
+        self.file = (wrapper.filelike, offset, count)
+
+    def _file_slice(self) -> bool:
+        file, offset, count = self.file  # type: ignore[misc]
+        sendfile = self.out.sendfile
+        if sendfile is not None:
+            sent = sendfile(file, offset, count) if count else 0
+            shrank = sent < count
+        else:
+            sent, shrank, fd = 0, False, file.fileno()
+            while sent < count and not self.out.full():
+                block = os.pread(fd, min(_FILE_SLICE, count - sent), offset + sent)
+                if not block:
+                    shrank = True
+                    break
+                self.out.write(block)
+                sent += len(block)
         self.body_bytes += sent
-        if sent < count:  # the file shrank under us: the length was a promise
+        if shrank:  # the file shrank under us: the length was a promise
             self.conn.send_failed()
             self.must_close = True
-            return
-        self.conn.content_sent(count)
+            return True
+        self.conn.content_sent(sent)
+        if sent < count:  # the output is full: the rest on the next pump
+            self.file = (file, offset + sent, count - sent)
+            return False
         self._finish()
+        return True
 
     # -- failures ---------------------------------------------------------------------------
     def _failed(self, exc: Exception) -> None:

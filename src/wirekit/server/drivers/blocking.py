@@ -1,0 +1,159 @@
+"""The blocking driver: one thread serves one connection core (sync, threads, fork, prefork).
+
+The thread is the I/O side and the work side at once: ``run(work)`` is executed right after
+the event that asked for it returns, and ``work_done`` follows. Between events the thread
+sleeps in ``recv`` until the core's deadline; while the core is idle it also watches the
+server's stop signal, so a graceful stop reaches the core (``stop()``) instead of cutting the
+connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from wirekit.errors import Timeout
+from wirekit.net.stream import Stream
+from wirekit.server.core import ConnectionCore, Work
+
+if TYPE_CHECKING:
+    from wirekit.server.server import Server
+
+__all__ = ["BlockingShell"]
+
+_RECV = 65536
+
+
+class BlockingShell:
+    """Runs one :class:`ConnectionCore` on a :class:`Stream`; the core's ``Shell`` and its
+    work's ``WorkIO``."""
+
+    writing_paused = False  # sendall blocks instead: the client's reading paces the thread
+
+    def __init__(self, server: Server, stream: Stream, core: ConnectionCore) -> None:
+        self.server, self.stream, self.core = server, stream, core
+        self.deadline: float | None = None
+        self.work: Work | None = None
+        self.linger: float | None = None  # set once the core closed the connection
+        self.aborted = False
+        self.eof = False
+        self.stop_delivered = False
+        self.zero_copy: Callable[[Any, int, int], int] | None = stream.sendfile
+
+    # -- Shell ------------------------------------------------------------------------------
+    now = staticmethod(time.monotonic)
+
+    def send(self, data: bytes) -> None:
+        self.stream.sendall(data)
+
+    def run(self, work: Work) -> None:
+        self.work = work
+
+    def set_deadline(self, when: float | None) -> None:
+        self.deadline = when
+
+    def start_tls(self) -> None:
+        if self.server.tls is None:
+            raise RuntimeError("start_tls() needs a server with a TLS context")
+        self.stream.start_tls(self.server.tls, server_side=True)
+
+    def close(self, linger: float = 0.0) -> None:
+        if self.linger is None:
+            self.linger = linger
+
+    def abort(self) -> None:
+        self.linger, self.aborted = 0.0, True
+
+    # -- WorkIO -----------------------------------------------------------------------------
+    def recv(self, timeout: float | None) -> bytes:
+        return self.stream.recv(_RECV, timeout=timeout)
+
+    # -- the loop ---------------------------------------------------------------------------
+    def serve(self) -> None:
+        """Deliver events until the core closes the connection (or the peer breaks it)."""
+        core = self.core
+        core.connection_made(self)
+        try:
+            while self.linger is None:
+                if (work := self.work) is not None:
+                    self.work = None
+                    work(self)
+                    core.work_done(work)
+                    if not self.stop_delivered and self.server.stop_requested \
+                            and self.linger is None and self.work is None:
+                        self.stop_delivered = True
+                        core.stop()
+                elif (data := self._receive()) is None:
+                    continue  # a deadline or the stop signal was delivered instead
+                elif data:
+                    core.data_received(data)
+                else:
+                    self.eof = True
+                    core.eof_received()
+        finally:
+            core.connection_lost()
+        if self.linger and not self.aborted:
+            self._linger(self.linger)
+
+    def _receive(self) -> bytes | None:
+        """Bytes (``b""`` at EOF), or None after delivering a deadline or a stop."""
+        core, deadline = self.core, self.deadline
+        timeout = None
+        if deadline is not None:
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                self.deadline = None
+                core.deadline_reached()
+                return None
+        if not self.stop_delivered and core.idle:
+            ready = self._wait_for_bytes_or_stop(timeout)
+            if ready is None:
+                return None  # the deadline passed first
+            if not ready:
+                self.stop_delivered = True
+                core.stop()
+                return None
+        if self.eof:  # nothing more will come: the core's deadline, if it set one
+            if timeout is None:
+                self.close()
+            else:
+                time.sleep(timeout)  # a wait for the deadline the core asked for, not a poll
+            return None
+        try:
+            return self.stream.recv(_RECV, timeout=timeout)
+        except Timeout:
+            return None
+
+    def _wait_for_bytes_or_stop(self, timeout: float | None) -> bool | None:
+        """Wait for bytes or the server's stop signal: True when bytes are there, False
+        when the stop came first (an idle connection learns of it at once; a busy one after
+        its exchange), None when ``timeout`` passed."""
+        stream = self.stream
+        if stream.buffer._data or (stream.is_tls and \
+                stream.socket.pending()):  # type: ignore[attr-defined]
+            return True
+        stop_fd = self.server.stop_signal()
+        watched: list[Any] = [stream.socket, stop_fd]
+        readable, _, _ = select.select(watched, [], [], timeout)
+        if not readable:
+            return None
+        return stream.socket in readable
+
+    def _linger(self, seconds: float) -> None:
+        """Drop what the peer still sends for a moment, so it reads our last answer."""
+        stream = self.stream
+        if stream.is_tls:
+            return
+        with contextlib.suppress(Exception):
+            stream.shutdown("write")
+            end = time.monotonic() + seconds
+            while (left := end - time.monotonic()) > 0 and stream.recv(_RECV, timeout=left):
+                pass
+
+
+def serve_core(server: Server, stream: Stream, core: Any) -> None:
+    """Serve ``core`` on ``stream`` until it closes (the caller closes the stream)."""
+    BlockingShell(server, stream, core).serve()
