@@ -107,13 +107,6 @@ def command(directory: str | None, **options: Any) -> None:
     """
     logging.basicConfig(level=options["log_level"].upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
-    if options["access_log"]:
-        access = logging.getLogger("wirekit.http.access")
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        access.addHandler(handler)
-        access.setLevel(logging.INFO)
-        access.propagate = False
     app, what = _application(directory, options)
     _serve(app, what, options)
 
@@ -190,6 +183,7 @@ def choose_mode(concurrency: str, workers: int | None, threads: int | None) -> M
 
 def _serve(app: Any, what: str, options: dict[str, Any]) -> None:
     from wirekit.http.server import HTTPServer
+    from wirekit.http.server.accesslog import StreamSink
     from wirekit.net.tls import server_context
 
     address = listen_address(options["bind"], options["port"], options["unix"], DEFAULT_PORT)
@@ -217,7 +211,8 @@ def _serve(app: Any, what: str, options: dict[str, Any]) -> None:
                             allow=options["allow"], deny=options["deny"],
                             reuse_port=reuse_port,
                             script_name=options["script_name"],
-                            access_log=options["access_log"],
+                            access_log=StreamSink(sys.stderr) if options["access_log"]
+                            else False,
                             forwarded_allow_ips=options["forwarded_allow_ips"],
                             proxy_protocol_from=options["proxy_protocol_from"])
     except (ConfigError, ValueError) as exc:

@@ -138,6 +138,10 @@ class Server:
                     os.write(write_fd, b"!")
             return self._stop_pipe[1]
 
+    def process_ending(self) -> None:
+        """Called in each serving process as it stops (after its last connection): write out
+        what is buffered (the HTTP server's access log)."""
+
     def heartbeat(self) -> None:
         """Called by accept loops at least once a second; prefork workers report liveness."""
 
@@ -213,6 +217,7 @@ class Server:
             self.mode.serve(self)
         finally:
             restore()
+            self.process_ending()
             self.close()
             self.stopped.set()
             logger.info("stopped serving on %s", self.address)

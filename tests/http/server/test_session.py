@@ -92,7 +92,8 @@ def make_session(app: Any = echo_app, timeouts: Timeouts = DEFAULT_TIMEOUTS,
     template = EnvironTemplate(server_name="127.0.0.1", server_port="80", url_scheme="http",
                                multithread=True, multiprocess=False, file_wrapper=FileWrapper)
     server = SimpleNamespace(limits=DEFAULT_LIMITS, server_header="wirekit", timeouts=timeouts,
-                             environ_template=template, app=app, access_log=access_log)
+                             environ_template=template, app=app, access_log=access_log,
+                             access_sink=None)
     session = HTTPSession(Address.of("127.0.0.1:5000"), server)
     shell = RecordingShell()
     session.connection_made(shell)

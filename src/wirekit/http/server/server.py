@@ -25,6 +25,7 @@ from typing import Any
 
 from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS, Limits, Timeouts
 from wirekit.errors import ConfigError
+from wirekit.http.server.accesslog import AccessSink, LoggerSink
 from wirekit.http.server.environ import EnvironTemplate
 from wirekit.http.server.files import FileWrapper
 from wirekit.http.server.handlers import RequestHandler, handler_app
@@ -60,7 +61,7 @@ class HTTPServer(Server):
         limits: Limits = DEFAULT_LIMITS,
         script_name: str = "",
         server_header: str | None = "wirekit",
-        access_log: bool = False,
+        access_log: bool | AccessSink = False,
         forwarded_allow_ips: Iterable[str] = (),
         **server_options: Any,
     ) -> None:
@@ -75,7 +76,11 @@ class HTTPServer(Server):
                          limits=limits, **server_options)
         self.app: WSGIApp = app  # type: ignore[assignment]  # callable(), checked above
         self.server_header = server_header
-        self.access_log = access_log
+        self.access_log = bool(access_log)
+        # Where request lines go: the ``wirekit.http.access`` logger for True, or a sink of
+        # one's own (``StreamSink(sys.stderr)`` batches the writes, as ``wirekit serve`` does).
+        self.access_sink: AccessSink | None = (
+            LoggerSink() if access_log is True else access_log or None)
         host = "localhost" if self.address.is_unix else self.address.host or "localhost"
         port = "" if self.address.is_unix else str(self.address.port)
         self.environ_template = EnvironTemplate(
@@ -85,6 +90,11 @@ class HTTPServer(Server):
             server_software=server_header or "wirekit",
             forwarded_allow_ips=forwarded_allow_ips,
         )  # fmt: skip
+
+    def process_ending(self) -> None:
+        flush = getattr(self.access_sink, "flush", None)
+        if flush is not None:
+            flush()
 
     @property
     def url(self) -> str:

@@ -355,8 +355,8 @@ class HTTPSession(ConnectionCore):
         exchange, conn = self.exchange, self.conn
         self.exchange = self.output = None
         self.requests += 1
-        if exchange is not None and self.server.access_log:
-            log_exchange(exchange.environ, exchange)
+        if exchange is not None and (sink := self.server.access_sink) is not None:
+            log_exchange(sink, exchange.environ, exchange)
         if exchange is None or exchange.must_close or self.stopping \
                 or conn.our_state is not State.DONE or conn.their_state is not State.DONE:
             self._close("closed" if self.outcome == "closed" else self.outcome)
@@ -392,7 +392,9 @@ class HTTPSession(ConnectionCore):
             self.outcome = f"refused with {status}"
         logger.info("%s refused with %d: %s (request line: %r)", self.client_address,
                     status, text.strip(), self.request_line)
-        refuse(self.conn, self.shell.send, status, text, self._remote(), self.request_line)
+        size = refuse(self.conn, self.shell.send, status, text)
+        if (sink := self.server.access_sink) is not None:
+            sink.request(self._remote(), self.request_line or "-", status, size)
         self.shell.set_deadline(None)
         self.shell.close(linger=LINGER_SECONDS)
 

@@ -442,6 +442,8 @@ class Prefork(Mode):
             except BaseException:
                 logger.exception("worker %d failed", slot)
             finally:
+                with contextlib.suppress(BaseException):
+                    server.process_ending()
                 os._exit(code)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORK_BLOCKED)
         self.children.pids.add(pid)
