@@ -10,10 +10,10 @@
 
 from wirekit.server.access import AccessPolicy
 from wirekit.server.core import ConnectionCore, Shell, Work, WorkIO
+from wirekit.server.framed import FramedHandler
 from wirekit.server.handlers import (
     AsyncStreamHandler,
     DatagramHandler,
-    FramedHandler,
     Handler,
     StreamHandler,
 )

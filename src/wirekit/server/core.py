@@ -38,6 +38,7 @@ other event until ``work_done``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
@@ -133,6 +134,8 @@ class ConnectionCore(Handler):
 
     shell: Shell
     outcome: str = "closed"
+    level: int = logging.INFO  # of the connection's log line
+    served: bool = False  # answered something (a recycling worker still serves the rest)
 
     def __init__(self, client_address: Address, server: Any) -> None:
         super().__init__(client_address, server)

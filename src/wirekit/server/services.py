@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 
 from wirekit.net.framing import PassThroughFramer
-from wirekit.server.handlers import DatagramHandler, FramedHandler
+from wirekit.server.framed import FramedHandler
+from wirekit.server.handlers import DatagramHandler
 
 __all__ = ["DatagramEchoHandler", "DatagramTimeHandler", "EchoHandler", "TimeHandler",
            "time_message"]

@@ -163,10 +163,6 @@ class HTTPSession(ConnectionCore):
     def idle(self) -> bool:
         return self.state is _READING and not self.conn.partial_head
 
-    @property
-    def served(self) -> bool:
-        return self.requests > 0
-
     # -- events from the driver -------------------------------------------------------------
     def connection_made(self, shell: Any) -> None:
         self.shell = shell
@@ -355,6 +351,7 @@ class HTTPSession(ConnectionCore):
         exchange, conn = self.exchange, self.conn
         self.exchange = self.output = None
         self.requests += 1
+        self.served = True
         if exchange is not None and (sink := self.server.access_sink) is not None:
             log_exchange(sink, exchange.environ, exchange)
         if exchange is None or exchange.must_close or self.stopping \

@@ -41,12 +41,14 @@ class BlockingShell:
         self.aborted = False
         self.eof = False
         self.stop_delivered = False
+        self.stop_by_eof = getattr(core, "stop_by_eof", False)
+        self.send = stream.sendall  # type: ignore[method-assign]  # one frame less per reply
         self.zero_copy: Callable[[Any, int, int], int] | None = stream.sendfile
 
     # -- Shell ------------------------------------------------------------------------------
     now = staticmethod(time.monotonic)
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes) -> None:  # replaced by the stream's own in __init__
         self.stream.sendall(data)
 
     def run(self, work: Work) -> None:
@@ -73,8 +75,13 @@ class BlockingShell:
 
     # -- the loop ---------------------------------------------------------------------------
     def serve(self) -> None:
-        """Deliver events until the core closes the connection (or the peer breaks it)."""
-        core = self.core
+        """Deliver events until the core closes the connection (or the peer breaks it).
+
+        One flat loop: under the threads mode every Python frame between two system calls is
+        paid again in GIL hand-offs (bench/README.md), so the steady state (a deadline far
+        away, bytes in, a reply out) makes no call but the read and the core's."""
+        core, stream = self.core, self.stream
+        recv, monotonic = stream.recv, time.monotonic
         core.connection_made(self)
         try:
             while self.linger is None:
@@ -82,13 +89,25 @@ class BlockingShell:
                     self.work = None
                     work(self)
                     core.work_done(work)
-                    if not self.stop_delivered and self.server.stop_requested \
-                            and self.linger is None and self.work is None:
-                        self.stop_delivered = True
-                        core.stop()
-                elif (data := self._receive()) is None:
-                    continue  # a deadline or the stop signal was delivered instead
-                elif data:
+                    self._stop_after_work()
+                    continue
+                timeout = None
+                if (deadline := self.deadline) is not None:
+                    timeout = deadline - monotonic()
+                    if timeout <= 0:
+                        self.deadline = None
+                        core.deadline_reached()
+                        continue
+                if not self.stop_delivered and core.idle and self._stop_first(timeout):
+                    continue
+                if self.eof:
+                    self._after_eof(timeout)
+                    continue
+                try:
+                    data = recv(_RECV, timeout)
+                except Timeout:
+                    continue  # the deadline: delivered on the next turn
+                if data:
                     core.data_received(data)
                 else:
                     self.eof = True
@@ -98,34 +117,39 @@ class BlockingShell:
         if self.linger and not self.aborted:
             self._linger(self.linger)
 
-    def _receive(self) -> bytes | None:
-        """Bytes (``b""`` at EOF), or None after delivering a deadline or a stop."""
-        core, deadline = self.core, self.deadline
-        timeout = None
-        if deadline is not None:
-            timeout = deadline - time.monotonic()
-            if timeout <= 0:
-                self.deadline = None
-                core.deadline_reached()
-                return None
-        if not self.stop_delivered and core.idle:
+    def _stop_after_work(self) -> None:
+        """A core busy when the server began stopping learns of it after its work."""
+        if not self.stop_delivered and self.server.stop_requested \
+                and self.linger is None and self.work is None:
+            self.stop_delivered = True
+            self.core.stop()
+
+    def _after_eof(self, timeout: float | None) -> None:
+        """Nothing more will come: wait for the core's deadline, if it set one."""
+        if timeout is None:
+            self.close()
+        else:
+            time.sleep(timeout)  # the deadline the core asked for, not a poll
+
+    def _stop_first(self, timeout: float | None) -> bool:
+        """An idle core learns of a graceful stop before the next read; True if it did (or
+        the wait for it ended at the deadline, which the loop then delivers)."""
+        if self.stop_by_eof:
+            # The stop reaches this core as end of input (the server shuts the read side of
+            # idle streams); one that turns idle after that sees the flag here.
+            if not self.server.stop_requested:
+                self.stream.idle = True  # recv clears it when bytes arrive
+                self.stream.served = self.core.served  # a recycling worker spares the rest
+                return False
+        else:
             ready = self._wait_for_bytes_or_stop(timeout)
             if ready is None:
-                return None  # the deadline passed first
-            if not ready:
-                self.stop_delivered = True
-                core.stop()
-                return None
-        if self.eof:  # nothing more will come: the core's deadline, if it set one
-            if timeout is None:
-                self.close()
-            else:
-                time.sleep(timeout)  # a wait for the deadline the core asked for, not a poll
-            return None
-        try:
-            return self.stream.recv(_RECV, timeout=timeout)
-        except Timeout:
-            return None
+                return True
+            if ready:
+                return False
+        self.stop_delivered = True
+        self.core.stop()
+        return True
 
     def _wait_for_bytes_or_stop(self, timeout: float | None) -> bool | None:
         """Wait for bytes or the server's stop signal: True when bytes are there, False

@@ -182,7 +182,10 @@ class LoopShell(asyncio.Protocol):
                 self.inbox_paused = True
                 self.transport.pause_reading()  # type: ignore[union-attr]
         elif not self.closing:
-            self._call(self.core.data_received, data)
+            try:
+                self.core.data_received(data)
+            except Exception:
+                self._core_failed()
 
     def eof_received(self) -> bool:
         if self.lingering:
@@ -231,7 +234,7 @@ class LoopShell(asyncio.Protocol):
         except Exception:
             logger.exception("a core's connection_lost() or finish() raised for client %s",
                              core.client_address)
-        self.record.log(core.outcome, self.bytes_in, self.bytes_out)
+        self.record.log(core.outcome, self.bytes_in, self.bytes_out, core.level)
         self.done(self)
 
     # -- Shell ------------------------------------------------------------------------------
@@ -373,7 +376,10 @@ class LoopShell(asyncio.Protocol):
         try:
             method(*args)
         except Exception:
-            logger.log(logging.ERROR, "connection core %s raised for client %s",
-                       type(self.core).__name__, self.core.client_address, exc_info=True)
-            self.core.outcome = "handler error"
-            self.abort()
+            self._core_failed()
+
+    def _core_failed(self) -> None:
+        logger.log(logging.ERROR, "connection core %s raised for client %s",
+                   type(self.core).__name__, self.core.client_address, exc_info=True)
+        self.core.outcome = "handler error"
+        self.abort()

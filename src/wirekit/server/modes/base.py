@@ -13,7 +13,6 @@ from wirekit.server.core import ConnectionCore
 from wirekit.server.handlers import (
     AsyncStreamHandler,
     DatagramHandler,
-    FramedHandler,
     Handler,
     StreamHandler,
 )
@@ -23,8 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BLOCKING_HANDLERS", "Mode", "drain"]
 
-BLOCKING_HANDLERS: tuple[type[Handler], ...] = (
-    StreamHandler, FramedHandler, DatagramHandler, ConnectionCore)
+BLOCKING_HANDLERS: tuple[type[Handler], ...] = (StreamHandler, DatagramHandler, ConnectionCore)
 
 
 class Mode:
@@ -45,7 +43,8 @@ class Mode:
             if issubclass(handler, AsyncStreamHandler):
                 hint = "use concurrency='async' (or prefork with async workers)"
             else:
-                hint = "use a StreamHandler with sync/threads/fork/prefork, or a FramedHandler"
+                hint = ("use a StreamHandler with sync/threads/fork/prefork, or a FramedHandler "
+                        "or another connection core")
             raise ConfigError(f"the {self.name} mode cannot run {handler.__name__}: {hint}")
 
     def serve(self, server: Server) -> None:  # pragma: no cover - abstract

@@ -1,9 +1,9 @@
 """``async``: every connection on one asyncio event loop, on uvloop when it is installed.
 
 Two handler shapes run here. An :class:`AsyncStreamHandler` gets a task and an
-:class:`AsyncStream`. A :class:`FramedHandler` runs inline in the protocol's ``data_received``
-callback (no task, no future per message), which is the fast path: a request/response protocol
-then costs little more than a bare ``asyncio.Protocol``.
+:class:`AsyncStream`. A connection core (a :class:`FramedHandler`, the HTTP server) runs
+straight from the loop's callbacks through ``server/drivers/event_loop.py`` (no task, no
+future per message), with its work on the driver's worker threads.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ import logging
 import socket
 from typing import TYPE_CHECKING, Any
 
-from wirekit.errors import ConfigError, MessageTooLarge, Timeout
+from wirekit.errors import ConfigError
 from wirekit.net.address import Address
-from wirekit.net.aio import AsyncStream, IdleTimer, StreamProtocol
-from wirekit.net.framing import PassThroughFramer
+from wirekit.net.aio import AsyncStream, StreamProtocol
 from wirekit.server.acceptor import BACKOFF, CAPACITY_ERRNOS, TRANSIENT_ERRNOS
 from wirekit.server.connlog import ConnectionRecord, logger
 from wirekit.server.core import ConnectionCore
@@ -25,7 +24,6 @@ from wirekit.server.drivers.event_loop import LoopShell, WorkerPool
 from wirekit.server.handlers import (
     AsyncStreamHandler,
     DatagramHandler,
-    FramedHandler,
 )
 from wirekit.server.modes.base import Mode
 from wirekit.server.runner import conclude, outcome_of, serve_datagram
@@ -48,186 +46,6 @@ def new_event_loop(use_uvloop: bool = True) -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
-class FramedProtocol(asyncio.Protocol):
-    """Runs a :class:`FramedHandler` straight from the loop's callbacks."""
-
-    def __init__(self, server: Server, client: Address, done: Any) -> None:
-        self.server, self.client, self.done = server, client, done
-        self.handler: FramedHandler = server.handler(client, server)  # type: ignore[assignment]
-        self.framer = self.handler.make_framer()
-        self.record = ConnectionRecord(client)
-        self.bytes_in = self.bytes_out = 0
-        self.outcome, self.level = "closed", logging.INFO
-        self.transport: asyncio.Transport | None = None
-        self.idle: IdleTimer | None = None
-        self.served = False
-        self.stop_when_idle = False
-        self.write_paused = False
-        self.eof = False  # the client half-closed while a backlog waited
-        # Started when a message is partly in: it must be complete in Timeouts.message.
-        self.message_timer: asyncio.TimerHandle | None = None
-        # Messages of a chunk not yet answered because the client stopped reading replies.
-        self.backlog: list[bytes] = []
-        if type(self.framer) is PassThroughFramer:
-            # Every chunk is a message: skip the framer's calls (echo, byte pumps).
-            self._general_received = self.data_received
-            self._max_message = self.framer.max_size
-            self.data_received = self._pass_through_received  # type: ignore[method-assign]
-
-    def _pass_through_received(self, data: bytes) -> None:
-        """``data_received`` for a pass-through framer: the chunk is the message."""
-        if len(data) > self._max_message:
-            self._general_received(data)  # cut into max-size pieces by the framer
-            return
-        self.bytes_in += len(data)  # also what the idle timer watches
-        handler = self.handler
-        try:
-            reply = handler.handle_message(data)
-            self.served = True
-            if reply is not None:
-                self.transport.write(reply)  # type: ignore[union-attr]
-                self.bytes_out += len(reply)
-            if handler.closing:
-                self.transport.close()  # type: ignore[union-attr]
-            elif self.stop_when_idle:
-                self.close_when_idle()
-        except Exception as exc:
-            self._fail(exc)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        if self.server.connection_timeouts.read is not None:
-            self.idle = IdleTimer(self.server.connection_timeouts.read, self._on_idle,
-                                  progress=lambda: self.bytes_in)
-        try:
-            self.handler.setup()
-            if (banner := self.handler.greeting()) is not None:
-                self._write(banner)
-            if self.handler.closing:
-                self.transport.close()  # type: ignore[union-attr]
-        except Exception as exc:
-            self._fail(exc)
-
-    def data_received(self, data: bytes) -> None:
-        """The hot path: cut messages and answer them inline, with as few calls as possible."""
-        self.bytes_in += len(data)  # also what the idle timer watches
-        handler = self.handler
-        try:
-            try:
-                messages = self.framer.feed(data)
-            except MessageTooLarge:
-                if (last := handler.on_too_large()) is not None:
-                    self._write(last)
-                raise
-            self._answer(messages)
-            if self.framer.between_messages:
-                if self.message_timer is not None:
-                    self.message_timer.cancel()
-                    self.message_timer = None
-            elif self.message_timer is None and (limit := self.server.timeouts.message):
-                self.message_timer = asyncio.get_running_loop().call_later(
-                    limit, self._on_slow_message, limit)
-        except Exception as exc:
-            self._fail(exc)
-
-    def _on_slow_message(self, limit: float) -> None:
-        self.outcome = f"closed: {Timeout('message', limit)}"  # SECURITY.md L04
-        self.transport.abort()  # type: ignore[union-attr]
-
-    def _answer(self, messages: list[bytes]) -> None:
-        """Answer ``messages`` in order. If the client stops reading replies on the way (the
-        transport calls ``pause_writing``), the rest wait in ``backlog`` until it reads again:
-        a chunk of many small requests with big replies cannot fill the server's memory."""
-        handler, transport = self.handler, self.transport
-        for index, message in enumerate(messages):
-            reply = handler.handle_message(message)
-            self.served = True
-            if reply is not None:
-                out = self.framer.encode(reply)
-                transport.write(out)  # type: ignore[union-attr]
-                self.bytes_out += len(out)
-            if handler.closing:
-                transport.close()  # type: ignore[union-attr]
-                return
-            if self.write_paused:
-                self.backlog = messages[index + 1:]
-                return
-        if self.stop_when_idle:
-            self.close_when_idle()
-
-    def close_when_idle(self) -> None:
-        """At shutdown: close now if nothing is in flight, else after the current message.
-        A connection still waiting for its first message is idle too, except in a worker
-        being recycled, which serves its last connections."""
-        self.stop_when_idle = True
-        if (self.framer.between_messages and not self.backlog
-                and (self.served or not self.server.recycling)):
-            self.close()
-
-    def _write(self, data: bytes) -> None:
-        self.transport.write(data)  # type: ignore[union-attr]
-        self.bytes_out += len(data)
-
-    def _fail(self, exc: Exception) -> None:
-        self.outcome, self.level = conclude(exc, type(self.handler).__name__, self.client)
-        self.transport.abort()  # type: ignore[union-attr]
-
-    def _on_idle(self) -> None:
-        self.outcome = "closed on idle timeout"
-        self.transport.abort()  # type: ignore[union-attr]
-
-    def pause_writing(self) -> None:
-        # The client is not reading our replies: stop reading its requests (and answering
-        # those already read) until it does, so the write buffer stays bounded by the
-        # transport's high-water mark (SECURITY.md L05).
-        self.write_paused = True
-        self.transport.pause_reading()  # type: ignore[union-attr]
-
-    def resume_writing(self) -> None:
-        self.write_paused = False
-        if self.backlog:
-            waiting, self.backlog = self.backlog, []
-            try:
-                self._answer(waiting)
-            except Exception as exc:
-                self._fail(exc)
-                return
-            if self.write_paused or self.transport.is_closing():  # type: ignore[union-attr]
-                return
-            if self.eof:
-                self.transport.close()  # type: ignore[union-attr]
-                return
-        self.transport.resume_reading()  # type: ignore[union-attr]
-
-    def eof_received(self) -> bool:
-        if self.backlog:  # half-closed with requests still to answer: answer them first
-            self.eof = True
-            return True
-        return False  # the client is done: close our side too
-
-    def connection_lost(self, exc: BaseException | None) -> None:
-        if self.idle is not None:
-            self.idle.cancel()
-        if self.message_timer is not None:
-            self.message_timer.cancel()
-        if exc is not None and self.outcome == "closed":
-            self.outcome = "disconnected by the client"
-        try:
-            self.handler.finish()
-        except Exception:
-            logger.exception("finish() raised for client %s", self.client)
-        self.record.log(self.outcome, self.bytes_in, self.bytes_out, self.level)
-        self.done(self)
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-    def abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
-
-
 class _DatagramProtocol(asyncio.DatagramProtocol):
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -243,7 +61,7 @@ class _DatagramProtocol(asyncio.DatagramProtocol):
 
 class Async(Mode):
     name = "async"
-    handlers = (AsyncStreamHandler, FramedHandler, DatagramHandler, ConnectionCore)
+    handlers = (AsyncStreamHandler, DatagramHandler, ConnectionCore)
 
     def __init__(self, max_connections: int | None = None, use_uvloop: bool = True,
                  threads: int = 32) -> None:
@@ -426,20 +244,12 @@ class _Run:
     async def _connect(self, sock: socket.socket, client: Address) -> None:
         loop = asyncio.get_running_loop()
         server = self.server
-        factory = FramedProtocol if issubclass(server.handler, FramedHandler) else None
         protocol: Any = None
         try:
             if self.cores:
                 core = server.core_for(client)
                 protocol = LoopShell(core, self.pool, self._done,  # type: ignore[arg-type]
                                      server.timeouts.write)
-                self.connections[protocol] = None
-                await loop.connect_accepted_socket(
-                    lambda: protocol, sock, ssl=server.accept_tls,
-                    ssl_handshake_timeout=server.timeouts.handshake if server.accept_tls
-                    else None)
-            elif factory is not None:
-                protocol = factory(server, client, self._done)
                 self.connections[protocol] = None
                 await loop.connect_accepted_socket(
                     lambda: protocol, sock, ssl=server.accept_tls,
