@@ -102,15 +102,16 @@ class _Output:
     """What the application writes, held for the session to send (one buffer per slice).
 
     Writes beyond twice the slice size from inside the application call (the legacy
-    ``write()`` callable) go out at once through the work's blocking I/O, so that path is
-    bounded too."""
+    ``write()`` callable, which cannot be paused) go out at once through the work's blocking
+    I/O, so that path is bounded too; the response's iterable is paused instead (``full``)."""
 
-    __slots__ = ("_zero_copy", "io", "parts", "sendfile", "size")
+    __slots__ = ("_zero_copy", "in_call", "io", "parts", "sendfile", "size")
 
     def __init__(self, work_io: WorkIO) -> None:
         self.io = work_io
         self.parts: list[bytes] = []
         self.size = 0
+        self.in_call = True  # inside the application call (until it returns)
         self._zero_copy = work_io.zero_copy
         self.sendfile: Callable[[Any, int, int], int] | None = \
             None if self._zero_copy is None else self._send_file
@@ -124,7 +125,7 @@ class _Output:
     def write(self, data: bytes) -> None:
         self.parts.append(data)
         self.size += len(data)
-        if self.size > 2 * OUTPUT_SLICE:
+        if self.size > 2 * OUTPUT_SLICE and self.in_call:
             self.io.send(self.take())
 
     def full(self) -> bool:
@@ -305,6 +306,7 @@ class HTTPSession(ConnectionCore):
             exchange = Exchange(conn, environ, output)
             self.exchange, self.output = exchange, output
             exchange.start(server.app)
+            output.in_call = False
             if not exchange.done:
                 exchange.pump()
             if streamed and exchange.done:
