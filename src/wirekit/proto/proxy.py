@@ -564,7 +564,10 @@ def _v2_block(family: Family, source: Endpoint, destination: Endpoint) -> bytes:
 
 
 def _unix_bytes(path: str) -> bytes:
-    raw = path.encode("utf-8", "surrogateescape")
+    try:
+        raw = path.encode("utf-8", "surrogateescape")  # the inverse of _unix_path
+    except UnicodeEncodeError:  # a lone surrogate that no byte string decodes to
+        raise LocalProtocolError(f"not a path a socket can have: {path!r}") from None
     if len(raw) > _UNIX_PATH:
         raise LocalProtocolError(f"Unix path longer than {_UNIX_PATH} bytes: {path!r}")
     return raw.ljust(_UNIX_PATH, b"\0")

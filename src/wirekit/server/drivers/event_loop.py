@@ -92,7 +92,7 @@ class ThreadIO:
 
     def __init__(self, shell: LoopShell) -> None:
         self.shell = shell
-        self.flushed = threading.Event()
+        self.flushed: threading.Event | None = None  # made on the first flush (most never)
         self.unflushed = 0
         self.consumed = 0
 
@@ -118,10 +118,11 @@ class ThreadIO:
         self.unflushed += len(data)
         if self.unflushed >= _FLUSH_EVERY:
             self.unflushed = 0
-            self.flushed.clear()
-            shell.loop.call_soon_threadsafe(shell.flush_for, self.flushed)
+            flushed = self.flushed = self.flushed or threading.Event()
+            flushed.clear()
+            shell.loop.call_soon_threadsafe(shell.flush_for, flushed)
             timeout = shell.write_timeout
-            if not self.flushed.wait(timeout):
+            if not flushed.wait(timeout):
                 raise Timeout("send", timeout)
             if shell.closing:
                 raise ConnectionClosed("the client closed the connection")
@@ -130,14 +131,19 @@ class ThreadIO:
 class LoopShell(asyncio.Protocol):
     """Runs one :class:`ConnectionCore` from the event loop's callbacks."""
 
-    def __init__(self, core: ConnectionCore, pool: WorkerPool,
-                 done: Callable[[LoopShell], None], write_timeout: float | None) -> None:
-        self.core, self.pool, self.done = core, pool, done
+    def __init__(self, core: ConnectionCore | None, pool: WorkerPool,
+                 done: Callable[[LoopShell], None], write_timeout: float | None,
+                 admit: Callable[[LoopShell, asyncio.Transport], ConnectionCore | None]
+                 | None = None) -> None:
+        """``core`` is the connection's core, or None to have ``admit(shell, transport)``
+        make it once the connection is up (None from it: refused, the transport closed)."""
+        # None only until connection_made admits the connection; a core from then on.
+        self.core: ConnectionCore = core  # type: ignore[assignment]
+        self.pool, self.done, self.admit = pool, done, admit
         self.loop = pool.loop
         self.now = self.loop.time
         self.write_timeout = write_timeout
         self.transport: asyncio.Transport | None = None
-        self.record = ConnectionRecord(core.client_address)
         self.bytes_in = self.bytes_out = 0
         self.working = False
         self.closing = False
@@ -170,6 +176,13 @@ class LoopShell(asyncio.Protocol):
     # -- asyncio callbacks ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if self.core is None:
+            core = self.admit(self, self.transport) if self.admit is not None else None
+            if core is None:
+                self.closing = True  # refused: admit() closed it; no core, no log line
+                return
+            self.core = core
+        self.record = ConnectionRecord(self.core.client_address)
         self._call(self.core.setup)
         self._call(self.core.connection_made, self)
 
@@ -212,6 +225,8 @@ class LoopShell(asyncio.Protocol):
             self._call(self.core.writable)
 
     def connection_lost(self, exc: BaseException | None) -> None:
+        if self.core is None:
+            return  # refused at admission
         self.closing = True
         if self.timer is not None:
             self.timer.cancel()

@@ -140,7 +140,8 @@ class _Run:
             await stop.wait()
             transport.abort()
         else:
-            acceptor = loop.create_task(self._accept_loop())
+            acceptor = loop.create_task(self._serve_cores() if self.cores
+                                        else self._accept_loop())
             await stop.wait()
             acceptor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -156,6 +157,51 @@ class _Run:
         while True:
             self.server.heartbeat()
             await asyncio.sleep(self.server.tick_interval)
+
+    async def _serve_cores(self) -> None:
+        """Connection cores: the loop's own accept loop (uvloop's, in C: a new connection
+        costs no task and no coroutine), each admitted in its first callback."""
+        loop = asyncio.get_running_loop()
+        server = self.server
+        listening = server.listener.socket  # type: ignore[union-attr]
+        listening.setblocking(False)
+        write_timeout = server.timeouts.write
+
+        def new_shell() -> LoopShell:
+            return LoopShell(None, self.pool, self._done,  # type: ignore[arg-type]
+                             write_timeout, admit=self._admit_core)
+
+        accepting = await loop.create_server(
+            new_shell, sock=listening, ssl=server.accept_tls, backlog=server.limits.backlog,
+            ssl_handshake_timeout=server.timeouts.handshake if server.accept_tls else None)
+        try:
+            await loop.create_future()  # until cancelled at shutdown
+        finally:
+            accepting.close()
+
+    def _admit_core(self, shell: LoopShell, transport: asyncio.Transport
+                    ) -> ConnectionCore | None:
+        """Policy, the connection cap (make room, or a fast refusal), the budget; then the
+        connection's core."""
+        server = self.server
+        sock = transport.get_extra_info("socket")
+        client = Address.from_sockaddr(sock.family, transport.get_extra_info("peername") or "")
+        if not server.permits(client):
+            logger.warning("%s refused by the access policy", client)
+            transport.abort()
+            return None
+        if len(self.connections) >= self.limit and not self._make_room():
+            answer = server.handler.overload_response  # type: ignore[attr-defined]
+            if answer:
+                transport.write(answer)
+            transport.close()
+            logger.warning("connection refused: %d connections, all busy",
+                           len(self.connections))
+            return None
+        if server.spend_connection_budget():
+            server.recycle()
+        self.connections[shell] = None
+        return server.core_for(client)
 
     async def _accept_loop(self) -> None:
         loop = asyncio.get_running_loop()
