@@ -63,27 +63,30 @@ class Mode:
         return self.name
 
 
-def drain(server: Server, busy: Callable[[], int], wake: threading.Condition | None = None
-          ) -> None:
+def drain(server: Server, busy: Callable[[], int], changed: threading.Condition) -> None:
     """After accepting stopped: wait up to the grace period for ``busy()`` to reach 0, then
-    shut down the connections still open so their handlers end."""
+    shut down the connections still open so their handlers end. ``changed`` is notified
+    whenever ``busy()`` drops: the wait wakes on it, not on a poll (and once per tick, so a
+    draining prefork worker still reports that it is alive)."""
     grace = server.timeouts.shutdown_grace
     deadline = None if grace is None else time.monotonic() + grace
     server.close_idle_connections()
-    while busy() and not _expired(deadline):
-        server.heartbeat()  # a draining prefork worker is alive, not hung
-        if wake is not None:
-            with wake:
-                wake.wait(0.1)
-        else:
-            time.sleep(0.02)
-    if busy():
+    if not _wait_until_idle(server, busy, changed, deadline):
         closed = server.force_close_active()
         logger.warning("grace period over: closed %d connection(s) still open", closed)
-        end = time.monotonic() + 5
-        while busy() and time.monotonic() < end:
-            time.sleep(0.02)
+        _wait_until_idle(server, busy, changed, time.monotonic() + 5)
 
 
-def _expired(deadline: float | None) -> bool:
-    return deadline is not None and time.monotonic() >= deadline
+def _wait_until_idle(server: Server, busy: Callable[[], int], changed: threading.Condition,
+                     deadline: float | None) -> bool:
+    """True once ``busy()`` is 0, False if ``deadline`` passed first."""
+    while True:
+        server.heartbeat()  # a draining prefork worker is alive, not hung
+        step = server.tick_interval
+        if deadline is not None:
+            step = min(step, deadline - time.monotonic())
+            if step <= 0:
+                return not busy()
+        with changed:
+            if changed.wait_for(lambda: not busy(), step):
+                return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import select
 import signal
 import time
 from typing import TYPE_CHECKING
@@ -64,9 +65,27 @@ class Children:
                 self.reap()
                 if poll is not None:
                     poll()
-                time.sleep(0.02)
+                if self.pids:
+                    self._wait_for_exit(end)
             if not self.pids:
                 return
+
+    def _wait_for_exit(self, end: float | None) -> None:
+        """Sleep until a child exits (its pidfd turns readable, Linux 5.3+), at most a tick
+        or until ``end``; a system without pidfds waits a short step instead."""
+        step = 1.0 if end is None else max(0.0, min(1.0, end - time.monotonic()))
+        fds = []
+        try:
+            for pid in self.pids:
+                with contextlib.suppress(ProcessLookupError):
+                    fds.append(os.pidfd_open(pid))
+            if fds:
+                select.select(fds, [], [], step)
+        except (AttributeError, OSError):  # no pidfd_open here
+            time.sleep(min(step, 0.02))
+        finally:
+            for fd in fds:
+                os.close(fd)
 
 
 def become_child(server: Server, *, keep_datagram: bool = False) -> None:
