@@ -3,9 +3,11 @@ clean types."""
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +45,44 @@ def test_mypy_finds_nothing_in_src():
     result = subprocess.run([sys.executable, "-m", "mypy", "--no-error-summary"],
                             capture_output=True, text=True, check=False, cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ``# type: ignore[code, ...]`` then ``# why`` on the same line; or, where the reason cannot fit,
+# the ignore with its code alone and the line above a comment ``# type: ignore reason: why``.
+_IGNORE_WITH_REASON = re.compile(r"type:\s*ignore\[[\w-]+(?:,\s*[\w-]+)*\]\s*#\s*\S")
+_IGNORE_WITH_CODE = re.compile(r"type:\s*ignore\[[\w-]+(?:,\s*[\w-]+)*\]")
+_REASON_ABOVE = re.compile(r"^\s*#\s*type:\s*ignore reason:\s*\S")
+
+
+def unexplained_type_ignores(root: Path) -> list[str]:
+    """``file:line: text`` for each ``type: ignore`` comment under ``root`` that lacks an
+    error code in brackets or a reason (only comments count, not strings)."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type != tokenize.COMMENT or "type:" not in token.string:
+                continue
+            comment, number = token.string, token.start[0]
+            if _REASON_ABOVE.match(comment) or not re.search(r"type:\s*ignore", comment):
+                continue  # a reason for the line below, or another ``type:`` comment
+            above = lines[number - 2] if number > 1 else ""
+            if _IGNORE_WITH_REASON.search(comment) or (
+                    _IGNORE_WITH_CODE.search(comment) and _REASON_ABOVE.match(above)):
+                continue
+            found.append(f"{path.relative_to(REPO)}:{number}: {lines[number - 1].strip()}")
+    return found
+
+
+def test_every_type_ignore_says_why():
+    """Each ``type: ignore`` in src/ names its error code and says why mypy is overruled, so
+    the next reader can tell whether the reason still holds. Nothing is exempt."""
+    missing = unexplained_type_ignores(REPO / "src")
+    assert not missing, (
+        f"{len(missing)} `type: ignore` comment(s) without an error code and a reason; write "
+        "`# type: ignore[code]  # why` (or `# type: ignore reason: why` on the line above "
+        "when it cannot fit):\n" + "\n".join(missing))
 
 
 def test_python_dash_m_runs_the_cli():

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 from wirekit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUTS", "Limits", "TLSConfig", "Timeouts"]
 
@@ -19,9 +23,9 @@ KiB = 1024
 MiB = 1024 * KiB
 
 
-def _check_positive(obj: object, *, allow_none: bool) -> None:
+def _check_positive(obj: DataclassInstance, *, allow_none: bool) -> None:
     """Reject zero, negative and NaN values in a settings dataclass."""
-    for field in fields(obj):  # type: ignore[arg-type]
+    for field in fields(obj):
         value = getattr(obj, field.name)
         if value is None and allow_none:
             continue

@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import os
 import selectors
+import socket
 import ssl
 import sys
 import time
-from typing import BinaryIO
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
@@ -29,6 +31,9 @@ from wirekit.net.address import Address
 from wirekit.net.connect import connect
 from wirekit.net.datagram import DatagramEndpoint
 from wirekit.net.stream import Stream
+
+if TYPE_CHECKING:
+    from _typeshed import FileDescriptorLike
 
 _CHUNK = 65536
 
@@ -59,12 +64,12 @@ def _to_crlf(data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
-def _drain(sock: object, out: Output) -> bool:
+def _drain(sock: socket.socket, out: Output) -> bool:
     """Read what is ready; ``False`` once the peer has closed. TLS may hold decrypted bytes
     that ``select`` cannot see, hence the ``pending()`` loop."""
     while True:
         try:
-            data = sock.recv(_CHUNK)  # type: ignore[attr-defined]
+            data = sock.recv(_CHUNK)
         except (BlockingIOError, ssl.SSLWantReadError):
             return True
         except ConnectionResetError:
@@ -109,12 +114,12 @@ def relay_stream(stream: Stream, source: BinaryIO | None, out: Output, *, crlf: 
             sock.settimeout(0)
 
 
-def _selectable(source: object) -> bool:
+def _selectable(source: FileDescriptorLike) -> bool:
     """Pipes, terminals and sockets can be watched; a regular file or /dev/null cannot (epoll
     refuses them with EPERM), so those are sent whole instead."""
     try:
         with selectors.DefaultSelector() as probe:
-            probe.register(source, selectors.EVENT_READ)  # type: ignore[arg-type]
+            probe.register(source, selectors.EVENT_READ)
     except (OSError, ValueError):
         return False
     return True
@@ -130,7 +135,7 @@ def send_file(stream: Stream, source: str | BinaryIO, crlf: bool) -> None:
         stream.shutdown("write")
 
 
-def relay_datagrams(endpoint: DatagramEndpoint, lines: list[bytes] | BinaryIO, out: Output,
+def relay_datagrams(endpoint: DatagramEndpoint, lines: Iterable[bytes], out: Output,
                     wait: float) -> None:
     """Send each input line as one datagram and print every reply; stop ``wait`` seconds after
     the input ends."""
@@ -235,4 +240,4 @@ def _run_udp(address: Address, send_path: str | None, crlf: bool, out: Output, w
             relay_datagrams(endpoint, [_to_crlf(data) if crlf else data], out, wait)
             return
         lines = (_to_crlf(line) if crlf else line for line in sys.stdin.buffer)
-        relay_datagrams(endpoint, lines, out, wait)  # type: ignore[arg-type]
+        relay_datagrams(endpoint, lines, out, wait)

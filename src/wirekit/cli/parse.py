@@ -8,6 +8,7 @@ error, and sizes are bounded (``--max-size``).
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -276,10 +277,11 @@ def _jsonl(opened: Input, options: Options) -> None:
 
 def _csv(opened: Input, options: Options, head: bytes) -> None:
     sample = head.rpartition(b"\n")[0] or head  # whole lines only: a cut row misleads sniffing
+    dialect: str | type[csv.Dialect]
     try:
         dialect, _ = data.sniff(sample.decode(opened.charset or "utf-8", errors="replace"))
     except data.ParseError:
-        dialect = "excel"  # type: ignore[assignment]
+        dialect = "excel"
     if options.as_csv:
         rows = (data.read_records(opened.chunks, dialect=dialect) if options.header
                 else data.read_rows(opened.chunks, dialect=dialect))

@@ -19,7 +19,7 @@ import io
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import IO, Any, TypeAlias
+from typing import IO, Any, TypeAlias, cast
 
 from wirekit.errors import ConfigError, MessageTooLarge
 
@@ -66,7 +66,7 @@ def open_binary(source: Source) -> Iterator[IO[bytes]]:
     elif hasattr(source, "read"):
         if isinstance(source.read(0), str):
             raise ConfigError("expected a binary stream, got a text stream (open it with 'rb')")
-        yield source  # type: ignore[misc]
+        yield cast("IO[bytes]", source)  # it has read(), and read(0) was not a str
     elif isinstance(source, Iterable):
         yield io.BufferedReader(_ChunkStream(source), buffer_size=64 * 1024)
     else:
@@ -81,9 +81,9 @@ def open_text(source: Source | IO[str], encoding: str = "utf-8-sig") -> Iterator
     ``utf-8-sig`` drops the byte-order mark spreadsheets like to write.
     """
     if hasattr(source, "read") and isinstance(source.read(0), str):
-        yield source  # type: ignore[misc]
+        yield cast("IO[str]", source)  # it has read(), and read(0) was a str
         return
-    with open_binary(source) as binary:  # type: ignore[arg-type]  # IO[str] was yielded above
+    with open_binary(cast(Source, source)) as binary:  # a text stream was yielded above
         text = io.TextIOWrapper(binary, encoding=encoding, newline="")
         try:
             yield text

@@ -188,7 +188,9 @@ class PrologGuard:
     def _release(self) -> bytes | str:
         self._parser = None
         held, self._held = self._held, []
-        return held[0][:0].join(held) if held else b""  # type: ignore[arg-type]
+        if not held:
+            return b""
+        return held[0][:0].join(held)  # type: ignore[arg-type]  # all bytes or all str, never mixed
 
     def _root(self, name: str, attrs: object) -> None:
         raise _RootReached
@@ -230,7 +232,7 @@ class GuardedParser:
 
         ``_setevents`` is the hook ``xml.etree.ElementTree.XMLPullParser`` itself uses (3.4+).
         """
-        self._parser._setevents(queue, events)  # type: ignore[attr-defined]
+        self._parser._setevents(queue, events)  # type: ignore[attr-defined]  # not in typeshed
 
     def feed(self, data: bytes | str) -> None:
         """Parse the next piece of the document."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
+from typing import IO
 
 from wirekit.data.sources import Source, chunk_reader, open_binary
 from wirekit.data.xmlguard import STREAM_XML_POLICY, GuardedParser, XMLPolicy, too_deep
@@ -77,7 +78,7 @@ def _stream(source: Source, tags: frozenset[str], policy: XMLPolicy, chunk_size:
             tree.sweep()
 
 
-def _feed(stream: object, parser: GuardedParser, events: list[Event], base: int,
+def _feed(stream: IO[bytes], parser: GuardedParser, events: list[Event], base: int,
           max_token: int) -> Iterator[None]:
     """Feed input as it arrives, yielding after each feed; batch it while a token is stuck.
 
@@ -85,7 +86,7 @@ def _feed(stream: object, parser: GuardedParser, events: list[Event], base: int,
     is fed at once (a live stream's element comes out promptly). Beyond that, the next feed
     waits for as many new bytes as are stuck, so each re-scan is paid for by new input.
     """
-    read = chunk_reader(stream)  # type: ignore[arg-type]
+    read = chunk_reader(stream)
     want, held, held_size, stuck = base, [], 0, 0
     while data := read(want - held_size):
         held.append(data)

@@ -133,7 +133,7 @@ class Address:
 
     @property
     def is_ipv6(self) -> bool:
-        return bool(self.host) and ":" in self.host  # type: ignore[operator]
+        return self.host is not None and ":" in self.host
 
     @property
     def family(self) -> int:

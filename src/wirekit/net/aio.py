@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, cast
 
 from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS, Limits, Timeouts
 from wirekit.errors import ConnectionClosed, IncompleteRead, Timeout
@@ -85,7 +85,8 @@ class StreamProtocol(asyncio.Protocol):
 
     # -- asyncio callbacks ----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        # A stream connection's transport (connect/accept, TLS or not) is a full Transport.
+        self.transport = cast(asyncio.Transport, transport)
         if self.idle is not None:
             self.idle_timer = IdleTimer(self.idle, self._on_idle)
 
@@ -96,7 +97,9 @@ class StreamProtocol(asyncio.Protocol):
             self.idle_timer.touched = True
         if len(self.buffer) > _HIGH_WATER and not self._paused_reading:
             self._paused_reading = True
-            self.transport.pause_reading()  # type: ignore[union-attr]
+            transport = self.transport
+            assert transport is not None  # data arrives only after connection_made()
+            transport.pause_reading()
         self._wake()
 
     def eof_received(self) -> bool:
@@ -135,7 +138,9 @@ class StreamProtocol(asyncio.Protocol):
     async def wait_readable(self) -> None:
         if self._paused_reading:
             self._paused_reading = False
-            self.transport.resume_reading()  # type: ignore[union-attr]
+            transport = self.transport
+            assert transport is not None  # reading was paused in data_received()
+            transport.resume_reading()
         self._waiter = asyncio.get_running_loop().create_future()
         try:
             await self._waiter
@@ -158,7 +163,9 @@ class AsyncStream:
     def __init__(self, protocol: StreamProtocol, *, timeouts: Timeouts = DEFAULT_TIMEOUTS,
                  limits: Limits = DEFAULT_LIMITS) -> None:
         self.protocol = protocol
-        self.transport: asyncio.Transport = protocol.transport  # type: ignore[assignment]
+        transport = protocol.transport
+        assert transport is not None, "an AsyncStream wraps a connected StreamProtocol"
+        self.transport: asyncio.Transport = transport
         self.timeouts = timeouts
         self.limits = limits
         self.buffer = protocol.buffer

@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import psutil
 
@@ -104,9 +104,18 @@ def list_sockets(*, listening: bool = False, port: int | None = None,
     return result
 
 
-def _ports(conn: object) -> set[int]:
+class _Endpoints(Protocol):
+    """The part of psutil's connection record (``sconn``/``pconn``) that ``_ports`` reads."""
+
+    @property
+    def laddr(self) -> str | tuple[Any, ...]: ...
+    @property
+    def raddr(self) -> str | tuple[Any, ...]: ...
+
+
+def _ports(conn: _Endpoints) -> set[int]:
     ports = set()
-    for endpoint in (conn.laddr, conn.raddr):  # type: ignore[attr-defined]
+    for endpoint in (conn.laddr, conn.raddr):
         if endpoint and not isinstance(endpoint, str):
             ports.add(endpoint[1])
     return ports

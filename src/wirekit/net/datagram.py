@@ -12,7 +12,8 @@ import os
 import socket
 import tempfile
 from dataclasses import dataclass
-from typing import Any
+from types import EllipsisType
+from typing import Any, TypedDict, Unpack
 
 from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS
 from wirekit.errors import MessageTooLarge
@@ -27,6 +28,13 @@ __all__ = ["Datagram", "DatagramEndpoint"]
 class Datagram:
     data: bytes
     sender: Address
+
+
+class _EndpointOptions(TypedDict, total=False):
+    """The keyword options ``bind`` and ``connect`` pass on to the constructor."""
+
+    max_size: int
+    timeout: float | None
 
 
 class DatagramEndpoint:
@@ -49,14 +57,15 @@ class DatagramEndpoint:
         self._owned_path = owned_path
 
     @classmethod
-    def bind(cls, address: AddressLike, *, mode: int = 0o600, **kwargs: object
-             ) -> DatagramEndpoint:
+    def bind(cls, address: AddressLike, *, mode: int = 0o600,
+             **kwargs: Unpack[_EndpointOptions]) -> DatagramEndpoint:
         addr = Address.of(address)
         sock = bind_socket(addr, socket.SOCK_DGRAM, mode=mode)
-        return cls(sock, owned_path=addr.path, **kwargs)  # type: ignore[arg-type]
+        return cls(sock, owned_path=addr.path, **kwargs)
 
     @classmethod
-    def connect(cls, address: AddressLike, **kwargs: object) -> DatagramEndpoint:
+    def connect(cls, address: AddressLike, **kwargs: Unpack[_EndpointOptions]
+                ) -> DatagramEndpoint:
         """A client socket aimed at ``address``. A Unix client binds a private temporary path
         so the server has somewhere to send replies."""
         addr = Address.of(address)
@@ -74,7 +83,7 @@ class DatagramEndpoint:
             sock = socket.socket(family, kind, proto)
         with translating("connect"):
             sock.connect(target)
-        return cls(sock, owned_path=owned, **kwargs)  # type: ignore[arg-type]
+        return cls(sock, owned_path=owned, **kwargs)
 
     @property
     def address(self) -> Address:
@@ -92,12 +101,12 @@ class DatagramEndpoint:
         with translating("send"):
             self.socket.sendto(data, addr.path if addr.path is not None else (addr.host, addr.port))
 
-    def receive(self, timeout: float | object | None = ...) -> Datagram:
+    def receive(self, timeout: float | EllipsisType | None = ...) -> Datagram:
         """The next datagram. Raises :class:`Timeout` after ``timeout`` (default: the
         endpoint's) and :class:`MessageTooLarge` for a datagram above ``max_size``."""
         seconds = self.timeout if timeout is ... else timeout
-        with translating("receive", seconds):  # type: ignore[arg-type]
-            self.socket.settimeout(seconds)  # type: ignore[arg-type]
+        with translating("receive", seconds):
+            self.socket.settimeout(seconds)
             data, _, flags, sender = self.socket.recvmsg(self.max_size + 1)
         if flags & socket.MSG_TRUNC or len(data) > self.max_size:
             raise MessageTooLarge(

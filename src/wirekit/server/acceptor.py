@@ -61,7 +61,8 @@ def accept_connections(
     """Yield ``(socket, client)`` for each permitted client until the server stops."""
     if tick_interval is None:
         tick_interval = server.tick_interval
-    listening = server.listener.socket  # type: ignore[union-attr]
+    assert server.listener is not None  # only a stream server accepts (else: datagram)
+    listening = server.listener.socket
     listening.setblocking(False)
     selector = selectors.DefaultSelector()
     selector.register(server.waker, selectors.EVENT_READ)

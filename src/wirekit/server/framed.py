@@ -98,7 +98,7 @@ class FramedHandler(ConnectionCore):
         if self.pass_through:
             # Every chunk is a message (echo, byte pumps): one method with nothing between
             # the driver and the handler (measured: bench/echo.py).
-            self.data_received = self._chunk_received  # type: ignore[method-assign]
+            self.data_received = self._chunk_received  # type: ignore[method-assign]  # fast path
         if (banner := self.greeting()) is not None:
             shell.send(banner)
         if self.closing:

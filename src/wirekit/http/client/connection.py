@@ -101,15 +101,14 @@ class ClientConnection:
         http = self.http
         while True:
             event = http.next_event()
-            kind = type(event)
-            if kind is Data:
-                return event.data  # type: ignore[union-attr]
-            if kind is EndOfMessage:
+            if type(event) is Data:
+                return event.data
+            if type(event) is EndOfMessage:
                 return None
             if event is NEED_DATA:
                 http.receive_data(self.stream.recv(size, self.read_timeout))
             else:
-                raise RemoteProtocolError(f"unexpected {kind.__name__} in a response body")
+                raise RemoteProtocolError(f"unexpected {type(event).__name__} in a response body")
 
     @property
     def reusable(self) -> bool:

@@ -78,13 +78,14 @@ def cookie_header(jar: CookieJar, url: URL) -> str | None:
     if not getattr(jar, "_cookies", True):  # an empty jar: skip the jar's locking and scans
         return None
     request = _JarRequest(url)
-    jar.add_cookie_header(request)  # type: ignore[arg-type]
+    jar.add_cookie_header(request)  # type: ignore[arg-type]  # a duck-typed urllib Request
     return request.cookie
 
 
 def extract_cookies(jar: CookieJar, url: URL, headers: Headers) -> None:
     """Store the ``Set-Cookie`` fields of a response from ``url`` that the rules allow."""
-    jar.extract_cookies(_JarResponse(headers), _JarRequest(url))  # type: ignore[arg-type]
+    response, request = _JarResponse(headers), _JarRequest(url)
+    jar.extract_cookies(response, request)  # type: ignore[arg-type]  # duck-typed adapters
 
 
 def cookie_jar(path: str | os.PathLike) -> MozillaCookieJar:

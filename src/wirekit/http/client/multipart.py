@@ -145,9 +145,9 @@ def multipart_body(fields: Mapping[str, Any] | Iterable[tuple[str, Any]],
                 content_type=f"multipart/form-data; boundary={boundary}", replayable=replayable)
 
 
-def _seekable(handle: object) -> bool:
+def _seekable(handle: BinaryIO | None) -> bool:
     try:
-        return bool(handle.seekable())  # type: ignore[attr-defined]
+        return handle is not None and bool(handle.seekable())
     except (AttributeError, OSError, ValueError):
         return False
 
@@ -158,7 +158,9 @@ def _stream_file(part: _Part, delimiter: bytes) -> Iterator[bytes]:
         handle: BinaryIO = open(part.path, "rb")  # noqa: SIM115 - closed in finally
         start = 0
     else:
-        handle = part.content  # type: ignore[assignment]
+        # No path, and bytes content is sent inline: this part is the caller's open file.
+        assert part.content is not None and not isinstance(part.content, bytes)
+        handle = part.content
         start = handle.tell()
     overlap = b""
     left = part.size

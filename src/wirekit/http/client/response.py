@@ -325,7 +325,7 @@ class Response:
 
     def getheader(self, name: str, default: str | None = None) -> str | None:
         """One header's value (http.client)."""
-        return self.headers.get(name, default)  # type: ignore[arg-type]
+        return self.headers.get(name, default)
 
     def getheaders(self) -> list[tuple[str, str]]:
         """All header lines as pairs (http.client)."""

@@ -19,6 +19,7 @@ import ftplib
 import mimetypes
 import os
 import socket
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote
 
 from wirekit.errors import AuthenticationError, WirekitError
@@ -26,6 +27,9 @@ from wirekit.http.client.errors import InvalidURL, ResourceError
 from wirekit.http.client.urls import URL
 from wirekit.net.oserrors import translate
 from wirekit.proto.http import Headers
+
+if TYPE_CHECKING:
+    from wirekit.http.client.response import Response
 
 __all__ = ["open_file", "open_ftp"]
 
@@ -39,19 +43,19 @@ def _content_type(name: str) -> str:
 class _FileSource:
     __slots__ = ("handle",)
 
-    def __init__(self, handle: object) -> None:
+    def __init__(self, handle: BinaryIO) -> None:
         self.handle = handle
 
     def next_chunk(self) -> bytes | None:
-        return self.handle.read(_BLOCK) or None  # type: ignore[attr-defined]
+        return self.handle.read(_BLOCK) or None
 
     def finish(self) -> None:
-        self.handle.close()  # type: ignore[attr-defined]
+        self.handle.close()
 
     abort = finish
 
 
-def open_file(url: URL) -> object:
+def open_file(url: URL) -> Response:
     """A ``Response`` reading the local file ``url`` names."""
     from wirekit.http.client.response import Response
 
@@ -101,7 +105,7 @@ class _FTPSource:
         self.ftp.close()
 
 
-def open_ftp(url: URL, timeout: float | None) -> object:
+def open_ftp(url: URL, timeout: float | None) -> Response:
     """A ``Response`` streaming ``url`` from an FTP server (or its listing for a ``.../``)."""
     from wirekit.http.client.response import Response
 

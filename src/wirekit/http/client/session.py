@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from http.cookiejar import CookieJar
 from typing import Any, Final
 
@@ -266,6 +266,7 @@ class Session:
         """The field lines of one hop: Host, defaults, the caller's, credentials, framing."""
         base = self._base_headers()
         url, body = hop.url, hop.body
+        names: Container[str]  # the lower-cased names the caller set
         if hop.headers:
             names = {name.lower() for name, _ in hop.headers}
             wire = [] if "host" in names else [("Host", url.authority)]
@@ -273,7 +274,7 @@ class Session:
             wire += [(n, v) for n, v in hop.headers
                      if v is not None and n.lower() not in _FRAMING]
         else:
-            names = ()  # type: ignore[assignment]
+            names = ()
             wire = [("Host", url.authority), *base]
         if authorization is not None:
             wire = [pair for pair in wire if pair[0].lower() != "authorization"]
@@ -298,8 +299,8 @@ class Session:
         if request.method != "GET" or request.body is not None:
             raise InvalidRequest(f"{request.url.scheme}: URLs can only be read (GET)")
         if request.url.scheme == "file":
-            return open_file(request.url)  # type: ignore[return-value]
-        return open_ftp(request.url, options.read_timeout)  # type: ignore[return-value]
+            return open_file(request.url)
+        return open_ftp(request.url, options.read_timeout)
 
     # -- shortcuts --------------------------------------------------------------------------
 

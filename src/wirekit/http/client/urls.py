@@ -102,10 +102,11 @@ class URL:
 def parse_url(text: str | URL, *, schemes: Iterable[str] = ("http", "https", "ftp", "file")
               ) -> URL:
     """Parse ``text``; raise ``InvalidURL`` (a ``ValueError``) for anything ambiguous."""
+    url: URL | None
     if isinstance(text, URL):
         url = text
     else:
-        url = _CACHE.get(text)  # type: ignore[assignment]
+        url = _CACHE.get(text)
         if url is None:
             url = _parse(text)
             if len(_CACHE) >= _CACHE_MAX:

@@ -52,11 +52,14 @@ class _WFile:
 
     def write(self, data: bytes) -> int:
         handler = self._handler
-        if handler._write is None:
+        write = handler._write
+        if write is None:
             if handler._status is None:
                 raise LocalProtocolError("wfile.write() before send_response()")
             handler.end_headers()
-        handler._write(data)  # type: ignore[misc]
+            write = handler._write
+            assert write is not None  # end_headers() started the response: _status is set
+        write(data)
         return len(data)
 
     def flush(self) -> None:

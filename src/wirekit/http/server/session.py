@@ -120,7 +120,9 @@ class _Output:
         """``sendfile(2)`` through the work's I/O, after the head that is still held."""
         if self.size:
             self.io.send(self.take())
-        return self._zero_copy(file, offset, count)  # type: ignore[misc]
+        zero_copy = self._zero_copy
+        assert zero_copy is not None  # this method is installed only when it is set
+        return zero_copy(file, offset, count)
 
     def write(self, data: bytes) -> None:
         self.parts.append(data)
@@ -263,7 +265,8 @@ class HTTPSession(ConnectionCore):
     def _collect(self) -> None:
         """Gather small content; run the application once it is all here."""
         conn = self.conn
-        request, parts = self.collected  # type: ignore[misc]
+        assert self.collected is not None  # set with the _COLLECTING state, cleared on leaving
+        request, parts = self.collected
         try:
             while True:
                 if conn.they_are_waiting_for_100_continue:

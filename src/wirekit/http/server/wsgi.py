@@ -143,7 +143,8 @@ class Exchange:
         if self.result is None:
             return True
         try:
-            complete = self._file_slice() if self.file is not None else self._chunk_slice()
+            file = self.file
+            complete = self._file_slice(file) if file is not None else self._chunk_slice()
         except Exception as exc:
             self._failed(exc)
             complete = True
@@ -264,8 +265,8 @@ class Exchange:
             return
         self.file = (wrapper.filelike, offset, count)
 
-    def _file_slice(self) -> bool:
-        file, offset, count = self.file  # type: ignore[misc]
+    def _file_slice(self, state: tuple[Any, int, int]) -> bool:
+        file, offset, count = state
         sendfile = self.out.sendfile
         if sendfile is not None:
             sent = sendfile(file, offset, count) if count else 0

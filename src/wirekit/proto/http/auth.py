@@ -65,19 +65,19 @@ def parse_challenges(values: Iterable[str]) -> list[Challenge]:
     for text in values:
         pos, end = 0, len(text)
         while True:
-            pos = _OWS_COMMAS.match(text, pos).end()  # type: ignore[union-attr]
+            pos = _skip(_OWS_COMMAS, text, pos)
             if pos >= end:
                 break
             scheme = _TOKEN.match(text, pos)
             if scheme is None:
                 raise RemoteProtocolError(f"malformed auth challenge {text[:80]!r}")
-            pos = _OWS.match(text, scheme.end()).end()  # type: ignore[union-attr]
+            pos = _skip(_OWS, text, scheme.end())
             params: dict[str, str] = {}
             token68 = None
             if _PARAM.match(text, pos) is None and (t68 := _TOKEN68.match(text, pos)):
                 token68, pos = t68.group(), t68.end()
             else:  # #auth-param: empty list elements (",,") may come first (RFC 9110 §5.6.1)
-                probe = _OWS_COMMAS.match(text, pos).end()  # type: ignore[union-attr]
+                probe = _skip(_OWS_COMMAS, text, pos)
                 if _PARAM.match(text, probe) is not None:
                     pos, count = _read_params(text, probe, params, count)
             found.append(Challenge(scheme.group().lower(), params, token68))
@@ -93,11 +93,18 @@ def _read_params(text: str, pos: int, params: dict[str, str], count: int) -> tup
         name, token, quoted = param.groups()
         value = token if token is not None else _UNESCAPE.sub(r"\1", quoted)
         params.setdefault(name.lower(), value)  # a repeated parameter: the first one counts
-        pos = _OWS.match(text, param.end()).end()  # type: ignore[union-attr]
+        pos = _skip(_OWS, text, param.end())
         if pos < len(text) and text[pos] != ",":
             raise RemoteProtocolError(f"malformed auth parameters in {text[:80]!r}")
-        pos = _OWS_COMMAS.match(text, pos).end()  # type: ignore[union-attr]
+        pos = _skip(_OWS_COMMAS, text, pos)
     return pos, count
+
+
+def _skip(pattern: re.Pattern[str], text: str, pos: int) -> int:
+    """Where ``pattern`` (``_OWS`` or ``_OWS_COMMAS``) stops matching from ``pos`` on."""
+    match = pattern.match(text, pos)
+    assert match is not None  # a starred class: it matches, if only the empty string
+    return match.end()
 
 
 def _check_credential(value: str, what: str) -> None:
@@ -120,7 +127,7 @@ def _sha512_256(data: bytes) -> hashlib._Hash:
 
 
 #: RFC 7616 §3.2 algorithms (each also with "-sess") -> hash function.
-DIGEST_ALGORITHMS: Final[dict[str, Callable[[bytes], object]]] = {
+DIGEST_ALGORITHMS: Final[dict[str, Callable[[bytes], hashlib._Hash]]] = {
     "MD5": hashlib.md5,
     "SHA-256": hashlib.sha256,
     "SHA-512-256": _sha512_256,
@@ -132,7 +139,7 @@ def _hasher(algorithm: str) -> Callable[[str], str]:
     function = DIGEST_ALGORITHMS.get(base)
     if function is None:
         raise RemoteProtocolError(f"unsupported Digest algorithm {algorithm[:40]!r}")
-    return lambda text: function(text.encode()).hexdigest()  # type: ignore[attr-defined]
+    return lambda text: function(text.encode()).hexdigest()
 
 
 def digest_response(

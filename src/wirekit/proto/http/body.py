@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Literal
 
 from wirekit.config import Limits
 from wirekit.errors import MessageTooLarge, RemoteProtocolError
@@ -106,7 +106,14 @@ class _Phase(enum.Enum):
     TRAILERS = "trailer section"
 
 
-_AGAIN: Final = object()  # a step consumed framing bytes and the next step may run at once
+class _Again(enum.Enum):
+    """A step consumed framing bytes and the next step may run at once."""
+
+    AGAIN = "again"
+
+
+_AGAIN: Final = _Again.AGAIN
+_StepResult = ReadResult | Literal[_Again.AGAIN]
 
 
 class ChunkedReader:
@@ -135,12 +142,12 @@ class ChunkedReader:
         result = step(self, buf)
         while result is _AGAIN:
             result = _STEPS[self._phase](self, buf)
-        return result  # type: ignore[return-value]
+        return result
 
     def eof(self) -> EndOfMessage:
         raise RemoteProtocolError(f"connection closed in the {self._phase.value}")
 
-    def _read_size(self, buf: bytearray) -> object:
+    def _read_size(self, buf: bytearray) -> _StepResult:
         max_line = self._limits.max_header_field
         lf = buf.find(b"\n", self._scan)
         if lf < 0:
@@ -177,7 +184,7 @@ class ChunkedReader:
         self._phase = _Phase.DATA
         return _AGAIN
 
-    def _read_data(self, buf: bytearray) -> object:
+    def _read_data(self, buf: bytearray) -> _StepResult:
         if not buf:
             return None
         data = _take(buf, min(self._remaining, len(buf)))
@@ -188,7 +195,7 @@ class ChunkedReader:
             self._phase = _Phase.DATA_END
         return Data(data, start, end)
 
-    def _read_data_end(self, buf: bytearray) -> object:
+    def _read_data_end(self, buf: bytearray) -> _StepResult:
         # Both bytes are checked, not just counted (h11 CVE-2025-43859, SECURITY.md H05).
         if len(buf) < 2:
             if buf and buf[0] != 0x0D:
@@ -200,7 +207,7 @@ class ChunkedReader:
         self._phase = _Phase.SIZE
         return _AGAIN
 
-    def _read_trailers(self, buf: bytearray) -> object:
+    def _read_trailers(self, buf: bytearray) -> _StepResult:
         if buf[:2] == b"\r\n":
             del buf[:2]
             return END_OF_MESSAGE
@@ -226,7 +233,7 @@ class ChunkedReader:
 
 
 # Explicit dispatch table: phase -> step (DESIGN.md principle 7, no getattr reflection).
-_STEPS: Final[dict[_Phase, Callable[[ChunkedReader, bytearray], object]]] = {
+_STEPS: Final[dict[_Phase, Callable[[ChunkedReader, bytearray], _StepResult]]] = {
     _Phase.SIZE: ChunkedReader._read_size,
     _Phase.DATA: ChunkedReader._read_data,
     _Phase.DATA_END: ChunkedReader._read_data_end,

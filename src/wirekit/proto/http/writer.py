@@ -287,7 +287,7 @@ def _collect(
 # again, and the same inputs always give the same checked bytes. Key: every input of
 # _build_response_head; value: the head, the Date it carries, its writer, keep-alive. A new
 # second rebuilds a head once. Cleared when full, so it stays small whatever apps send.
-_HEADS: dict[tuple[object, ...], tuple[bytes, str | None, object, bool]] = {}
+_HEADS: dict[tuple[object, ...], tuple[bytes, str | None, int | BodyWriter, bool]] = {}
 _HEADS_MAX: Final = 512
 
 
@@ -301,20 +301,21 @@ def response_head(
     ``body_length`` is the content length when the whole content is known now, else None.
     """
     fields = raw_fields
+    key: tuple[object, ...] | None
     try:
         fields = tuple(raw_fields)  # once: the fields may be a one-shot iterator
-        key: tuple[object, ...] | None = (
+        key = (
             status, reason, fields, request_method == "HEAD", peer_minor,
             keep_alive, body_length, server, date is None,
         )  # fmt: skip
-        memo = _HEADS.get(key)  # type: ignore[arg-type]
+        memo = _HEADS.get(key)
     except TypeError:  # unhashable fields (lists as pairs): no memo, same result
         key = memo = None
     if memo is not None and memo[1] == date:
-        head, _, writer, persistent = memo
+        head, _, writer, keep = memo
         if type(writer) is int:
             writer = LengthWriter(writer)
-        return OutgoingHead(head, writer, persistent)  # type: ignore[arg-type]
+        return OutgoingHead(head, writer, keep)  # type: ignore[arg-type]  # int wrapped above
     out = _build_response_head(
         status, reason, fields, request_method=request_method,
         peer_minor=peer_minor, keep_alive=keep_alive, body_length=body_length, date=date,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import select
+import ssl
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -155,10 +156,9 @@ class BlockingShell:
         """Wait for bytes or the server's stop signal: True when bytes are there, False
         when the stop came first (an idle connection learns of it at once; a busy one after
         its exchange), None when ``timeout`` passed."""
-        stream = self.stream
-        if stream.buffer._data or (stream.is_tls and \
-                stream.socket.pending()):  # type: ignore[attr-defined]
-            return True
+        stream, sock = self.stream, self.stream.socket
+        if stream.buffer._data or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+            return True  # bytes already here (in our buffer, or decrypted by TLS)
         stop_fd = self.server.stop_signal()
         watched: list[Any] = [stream.socket, stop_fd]
         readable, _, _ = select.select(watched, [], [], timeout)

@@ -18,7 +18,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from wirekit.errors import ConnectionClosed, Timeout
 from wirekit.server.connlog import ConnectionRecord, logger
@@ -138,12 +138,13 @@ class LoopShell(asyncio.Protocol):
         """``core`` is the connection's core, or None to have ``admit(shell, transport)``
         make it once the connection is up (None from it: refused, the transport closed)."""
         # None only until connection_made admits the connection; a core from then on.
-        self.core: ConnectionCore = core  # type: ignore[assignment]
+        self.core: ConnectionCore = core  # type: ignore[assignment]  # None only until admitted
         self.pool, self.done, self.admit = pool, done, admit
         self.loop = pool.loop
         self.now = self.loop.time
         self.write_timeout = write_timeout
-        self.transport: asyncio.Transport | None = None
+        # Set by connection_made, which asyncio calls before any other callback.
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # not yet up
         self.bytes_in = self.bytes_out = 0
         self.working = False
         self.closing = False
@@ -175,7 +176,7 @@ class LoopShell(asyncio.Protocol):
 
     # -- asyncio callbacks ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # a stream's: TCP or Unix
         if self.core is None:
             core = self.admit(self, self.transport) if self.admit is not None else None
             if core is None:
@@ -193,7 +194,7 @@ class LoopShell(asyncio.Protocol):
             self.received_while_working += len(data)
             if self._backlog() > _INBOX_HIGH and not self.inbox_paused:
                 self.inbox_paused = True
-                self.transport.pause_reading()  # type: ignore[union-attr]
+                self.transport.pause_reading()
         elif not self.closing:
             try:
                 self.core.data_received(data)
@@ -212,7 +213,7 @@ class LoopShell(asyncio.Protocol):
     def pause_writing(self) -> None:
         # The client does not read what we send: stop reading what it sends as well.
         self.writing_paused = True
-        self.transport.pause_reading()  # type: ignore[union-attr]
+        self.transport.pause_reading()
 
     def resume_writing(self) -> None:
         self.writing_paused = False
@@ -220,7 +221,7 @@ class LoopShell(asyncio.Protocol):
             event.set()
         self.flush_waiters.clear()
         if not self.inbox_paused and not self.closing:
-            self.transport.resume_reading()  # type: ignore[union-attr]
+            self.transport.resume_reading()
         if not self.working and not self.closing:
             self._call(self.core.writable)
 
@@ -256,7 +257,7 @@ class LoopShell(asyncio.Protocol):
     def send(self, data: bytes) -> None:
         if not self.closing:
             self.bytes_out += len(data)
-            self.transport.write(data)  # type: ignore[union-attr]
+            self.transport.write(data)
 
     def run(self, work: Work) -> None:
         self.working = True
@@ -274,7 +275,7 @@ class LoopShell(asyncio.Protocol):
             self.timer, self.timer_at = self.loop.call_at(when, self._on_timer), when
 
     def start_tls(self) -> None:
-        self.transport.pause_reading()  # type: ignore[union-attr]
+        self.transport.pause_reading()
         self.loop.create_task(self._start_tls())
 
     def close(self, linger: float = 0.0) -> None:
@@ -347,7 +348,7 @@ class LoopShell(asyncio.Protocol):
         if self.inbox_paused and (not self.working or self._backlog() < _INBOX_HIGH // 2):
             self.inbox_paused = False
             if not self.closing and not self.writing_paused:
-                self.transport.resume_reading()  # type: ignore[union-attr]
+                self.transport.resume_reading()
 
     def _backlog(self) -> int:
         return self.received_while_working - (self._io.consumed if self._io else 0)
@@ -374,8 +375,10 @@ class LoopShell(asyncio.Protocol):
 
     async def _start_tls(self) -> None:
         transport, tls = self.transport, self.core.server.tls
+        if tls is None:
+            raise RuntimeError("start_tls() needs a server with a TLS context")
         try:
-            new = await self.loop.start_tls(transport, self, tls,  # type: ignore[arg-type]
+            new = await self.loop.start_tls(transport, self, tls,
                                             server_side=True)
         except Exception as exc:
             self.core.outcome = f"TLS handshake failed ({exc})"

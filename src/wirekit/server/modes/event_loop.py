@@ -51,7 +51,9 @@ class _DatagramProtocol(asyncio.DatagramProtocol):
         self.server = server
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        sender = Address.from_sockaddr(self.server.datagram.socket.family, addr)  # type: ignore
+        endpoint = self.server.datagram
+        assert endpoint is not None  # this protocol serves the server's datagram endpoint
+        sender = Address.from_sockaddr(endpoint.socket.family, addr)
         if self.server.permits(sender):
             serve_datagram(self.server, data, sender)
 
@@ -116,6 +118,7 @@ class _Run:
         self.cores = issubclass(server.handler, ConnectionCore)
         self.pool: WorkerPool | None = None
         self.all_closed: asyncio.Event | None = None
+        self.stopping = False  # connections were told to stop
 
     async def main(self) -> None:
         loop = asyncio.get_running_loop()
@@ -143,6 +146,7 @@ class _Run:
             acceptor = loop.create_task(self._serve_cores() if self.cores
                                         else self._accept_loop())
             await stop.wait()
+            self._tell_connections()
             acceptor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await acceptor
@@ -163,13 +167,14 @@ class _Run:
         costs no task and no coroutine), each admitted in its first callback."""
         loop = asyncio.get_running_loop()
         server = self.server
-        listening = server.listener.socket  # type: ignore[union-attr]
+        assert server.listener is not None  # a stream server (datagrams are served apart)
+        listening = server.listener.socket
         listening.setblocking(False)
-        write_timeout = server.timeouts.write
+        write_timeout, pool = server.timeouts.write, self.pool
+        assert pool is not None  # made by main() for connection cores
 
         def new_shell() -> LoopShell:
-            return LoopShell(None, self.pool, self._done,  # type: ignore[arg-type]
-                             write_timeout, admit=self._admit_core)
+            return LoopShell(None, pool, self._done, write_timeout, admit=self._admit_core)
 
         accepting = await loop.create_server(
             new_shell, sock=listening, ssl=server.accept_tls, backlog=server.limits.backlog,
@@ -191,7 +196,7 @@ class _Run:
             transport.abort()
             return None
         if len(self.connections) >= self.limit and not self._make_room():
-            answer = server.handler.overload_response  # type: ignore[attr-defined]
+            answer = getattr(server.handler, "overload_response", None)
             if answer:
                 transport.write(answer)
             transport.close()
@@ -201,12 +206,15 @@ class _Run:
         if server.spend_connection_budget():
             server.recycle()
         self.connections[shell] = None
+        if self.stopping:  # accepted as the server stops: told once it is up
+            asyncio.get_running_loop().call_soon(shell.request_stop)
         return server.core_for(client)
 
     async def _accept_loop(self) -> None:
         loop = asyncio.get_running_loop()
         server = self.server
-        listening = server.listener.socket  # type: ignore[union-attr]
+        assert server.listener is not None  # a stream server (datagrams are served apart)
+        listening = server.listener.socket
         listening.setblocking(False)
         slots = None if self.cores else self.slots  # cores: full means evict or 503
         while True:
@@ -252,7 +260,7 @@ class _Run:
     def _turn_away(self, sock: socket.socket) -> None:
         """Every connection is busy: a fast answer (HTTP's 503) and close, instead of a
         client left waiting in the backlog."""
-        answer = self.server.handler.overload_response  # type: ignore[attr-defined]
+        answer = getattr(self.server.handler, "overload_response", None)
         with contextlib.suppress(OSError):
             if answer:
                 sock.setblocking(False)
@@ -294,7 +302,8 @@ class _Run:
         try:
             if self.cores:
                 core = server.core_for(client)
-                protocol = LoopShell(core, self.pool, self._done,  # type: ignore[arg-type]
+                assert self.pool is not None  # made by main() for connection cores
+                protocol = LoopShell(core, self.pool, self._done,
                                      server.timeouts.write)
                 self.connections[protocol] = None
                 await loop.connect_accepted_socket(
@@ -323,11 +332,11 @@ class _Run:
         self.connections[stream] = None
         outcome, level = "closed", logging.INFO
         try:
-            handler = server.handler(client, server)
-            handler.stream = stream  # type: ignore[attr-defined]
+            handler: Any = server.handler(client, server)  # an AsyncStreamHandler
+            handler.stream = stream
             handler.setup()
             try:
-                await handler.handle()  # type: ignore[attr-defined]
+                await handler.handle()
             finally:
                 handler.finish()
         except asyncio.CancelledError:
@@ -339,20 +348,27 @@ class _Run:
             record.log(outcome, stream.bytes_received, stream.bytes_sent, level)
             self._done(stream)
 
-    async def _drain(self) -> None:
-        """Idle framed connections close now; the rest close after their current message.
-        Everything gets the grace period to finish, then is aborted."""
+    def _tell_connections(self) -> None:
+        """Every connection learns of the stop (its core decides what that means), before
+        the listener closes: a client that sees connects refused knows its open
+        connections were told. One admitted after this is told as it starts."""
+        self.stopping = True
         for connection in list(self.connections):
             if type(connection) is LoopShell:
                 connection.request_stop()
             elif hasattr(connection, "close_when_idle"):
                 connection.close_when_idle()
+
+    async def _drain(self) -> None:
+        """Everything gets the grace period to finish, then is aborted."""
         loop = asyncio.get_running_loop()
         grace = self.server.timeouts.shutdown_grace
+        all_closed = self.all_closed
+        assert all_closed is not None  # made by main()
         if self.connections:
-            self.all_closed.clear()  # type: ignore[union-attr]
+            all_closed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.all_closed.wait(), grace)  # type: ignore[union-attr]
+                await asyncio.wait_for(all_closed.wait(), grace)
         if self.connections:
             logger.warning("grace period over: closing %d connection(s)", len(self.connections))
             self.abort_all()

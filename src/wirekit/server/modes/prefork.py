@@ -234,7 +234,9 @@ class Prefork(Mode):
         missing: set[int] = set()  # slots whose fork failed: retried every tick
         try:
             if self._own_sockets(server):
-                self._listeners = {slot: server.listener if slot == 0 else listen(  # type: ignore[misc]
+                first = server.listener
+                assert first is not None  # _own_sockets() checked it
+                self._listeners = {slot: first if slot == 0 else listen(
                     server.address, reuse_port=True, timeouts=server.timeouts,
                     limits=server.limits) for slot in range(self.workers)}
             missing = {slot for slot in range(self.workers) if not self._spawn(server, slot)}
@@ -522,10 +524,10 @@ class Prefork(Mode):
             untrack(stream)
             heartbeats.count(beat, server.active_connections)
 
-        server.recycle = retire  # type: ignore[method-assign]
-        server.heartbeat = heartbeat  # type: ignore[method-assign]
-        server.track = tracked  # type: ignore[method-assign]
-        server.untrack = untracked  # type: ignore[method-assign]
+        server.recycle = retire  # type: ignore[method-assign]  # per-worker override
+        server.heartbeat = heartbeat  # type: ignore[method-assign]  # per-worker override
+        server.track = tracked  # type: ignore[method-assign]  # per-worker override
+        server.untrack = untracked  # type: ignore[method-assign]  # per-worker override
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the master coordinates Ctrl-C
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # and reloads
         signal.signal(signal.SIGTERM, on_term)
