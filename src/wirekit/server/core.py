@@ -59,10 +59,13 @@ class WorkIO(Protocol):
         """Write ``data``; blocks while the peer does not read (up to the write timeout)."""
         ...
 
-    #: ``zero_copy(file, offset, count) -> sent``: ``sendfile(2)`` straight to the peer,
-    #: where the driver can (blocking, plain TCP); None elsewhere (files are then read and
-    #: sent in slices).
-    zero_copy: Callable[[Any, int, int], int] | None
+    @property
+    def zero_copy(self) -> Callable[[Any, int, int], int] | None:
+        """``zero_copy(file, offset, count) -> sent``: ``sendfile(2)`` straight to the peer
+        as far as the driver can (all of it, blocking; until the socket is full, from the
+        event loop's worker; nothing under TLS); None where it never can. What it did not
+        send, the caller reads and sends in slices."""
+        ...
 
 
 class Work:

@@ -155,3 +155,27 @@ def test_sigterm_loses_no_request_on_keep_alive_connections(mode):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_clients_that_never_read_a_large_file(http_server, tmp_path):
+    """A file goes out by sendfile(2) while the socket takes it, then through the loop's
+    flow control: a reader that stops holds no worker thread."""
+    path = tmp_path / "big.bin"
+    with path.open("wb") as f:
+        f.truncate(64 << 20)  # 64 MiB, sparse
+
+    def files(environ, start_response):
+        if environ["PATH_INFO"] == "/probe":
+            return hello_app(environ, start_response)
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return environ["wsgi.file_wrapper"](path.open("rb"))
+
+    server = http_server(files)
+    readers = [connect(server) for _ in range(50)]  # more than the 32 worker threads
+    try:
+        for sock in readers:
+            sock.sendall(GET)
+        probe(server)
+    finally:
+        for sock in readers:
+            sock.close()

@@ -266,27 +266,29 @@ class Exchange:
         self.file = (wrapper.filelike, offset, count)
 
     def _file_slice(self, state: tuple[Any, int, int]) -> bool:
+        """``sendfile(2)`` as far as the output takes it (all of it from a blocking driver;
+        until the peer's socket is full from the event loop's), then read slices into the
+        output until it is full: the driver sends those, and the next pump resumes once the
+        peer has read them."""
         file, offset, count = state
-        sendfile = self.out.sendfile
-        if sendfile is not None:
-            sent = sendfile(file, offset, count) if count else 0
-            shrank = sent < count
-        else:
-            sent, shrank, fd = 0, False, file.fileno()
-            while sent < count and not self.out.full():
-                block = os.pread(fd, min(_FILE_SLICE, count - sent), offset + sent)
-                if not block:
-                    shrank = True
-                    break
-                self.out.write(block)
-                sent += len(block)
+        sent, shrank = 0, False
+        if (sendfile := self.out.sendfile) is not None and count:
+            sent = sendfile(file, offset, count)
+        fd = file.fileno()
+        while sent < count and not self.out.full():
+            block = os.pread(fd, min(_FILE_SLICE, count - sent), offset + sent)
+            if not block:
+                shrank = True
+                break
+            self.out.write(block)
+            sent += len(block)
         self.body_bytes += sent
         if shrank:  # the file shrank under us: the length was a promise
             self.conn.send_failed()
             self.must_close = True
             return True
         self.conn.content_sent(sent)
-        if sent < count:  # the output is full: the rest on the next pump
+        if sent < count:  # the peer is slower than the file: the rest on the next pump
             self.file = (file, offset + sent, count - sent)
             return False
         self._finish()

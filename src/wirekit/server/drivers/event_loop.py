@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import threading
 from collections import deque
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from wirekit.errors import ConnectionClosed, Timeout
+from wirekit.net.oserrors import translate
 from wirekit.server.connlog import ConnectionRecord, logger
 from wirekit.server.core import ConnectionCore, Work
 
@@ -88,8 +90,6 @@ class ThreadIO:
 
     __slots__ = ("consumed", "flushed", "shell", "unflushed")
 
-    zero_copy: Callable[[Any, int, int], int] | None = None  # files: slices via the loop
-
     def __init__(self, shell: LoopShell) -> None:
         self.shell = shell
         self.flushed: threading.Event | None = None  # made on the first flush (most never)
@@ -108,6 +108,45 @@ class ThreadIO:
         if shell.inbox_paused:
             shell.loop.call_soon_threadsafe(shell.inbox_drained)
         return data
+
+    def zero_copy(self, file: Any, offset: int, count: int) -> int:
+        """``sendfile(2)`` from this thread straight to the socket, once the loop has written
+        everything before it, for as long as the socket takes it without waiting; the bytes
+        sent (fewer than ``count`` when the peer is slower, and 0 under TLS). The caller
+        sends the rest through the loop, whose flow control then paces it: a slow reader
+        holds no thread."""
+        shell = self.shell
+        transport = shell.transport
+        sock = transport.get_extra_info("socket")
+        if sock is None or transport.get_extra_info("sslcontext") is not None \
+                or not self._written_out():
+            return 0
+        out, source, sent = sock.fileno(), file.fileno(), 0
+        try:
+            while sent < count and not shell.closing:
+                done = os.sendfile(out, source, offset + sent, count - sent)
+                if done == 0:
+                    break  # the file ended early: the caller finds out
+                sent += done
+        except BlockingIOError:
+            pass  # the socket is full: the rest goes through the loop
+        except OSError as exc:
+            raise translate(exc, "send", shell.write_timeout) from exc
+        shell.bytes_out += sent
+        return sent
+
+    def _written_out(self) -> bool:
+        """Wait until the loop has handed everything queued to the kernel; False if its
+        transport still buffers some (the socket is full), or on timeout."""
+        shell, done, empty = self.shell, threading.Event(), []
+
+        def check() -> None:
+            shell.flush_outbox()
+            empty.append(not shell.closing and shell.transport.get_write_buffer_size() == 0)
+            done.set()
+
+        shell.loop.call_soon_threadsafe(check)
+        return done.wait(shell.write_timeout) and empty[0]
 
     def send(self, data: bytes) -> None:
         shell = self.shell
