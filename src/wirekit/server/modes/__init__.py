@@ -11,7 +11,8 @@ threads    on a bounded pool of threads                      wait in the backlog
 fork       each in a new process (reaped; max_children)      wait in the backlog at the cap
 prefork    N worker processes sharing the listening socket;  per worker, as its inner mode
            dead workers restarted, hung ones killed
-async      on one asyncio event loop (uvloop if installed)   wait in the backlog past the cap
+async      on one asyncio event loop (uvloop if installed);  cores: idle ones closed to make
+           a core's work on a pool of threads                room, else overload_response
 =========  ================================================  ==================================
 """
 
