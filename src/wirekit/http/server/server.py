@@ -76,7 +76,6 @@ class HTTPServer(Server):
                          limits=limits, **server_options)
         self.app: WSGIApp = app  # type: ignore[assignment]  # callable(), checked above
         self.server_header = server_header
-        self.access_log = bool(access_log)
         # Where request lines go: the ``wirekit.http.access`` logger for True, or a sink of
         # one's own (``StreamSink(sys.stderr)`` batches the writes, as ``wirekit serve`` does).
         self.access_sink: AccessSink | None = (

@@ -153,7 +153,6 @@ class HTTPSession(ConnectionCore):
         self.timeouts = server.timeouts
         self.state = _READING
         self.head_started = False
-        self.requests = 0  # answered on this connection
         self.stopping = False
         self.exchange: Exchange | None = None
         self.output: _Output | None = None
@@ -355,7 +354,6 @@ class HTTPSession(ConnectionCore):
     def _exchange_done(self) -> None:
         exchange, conn = self.exchange, self.conn
         self.exchange = self.output = None
-        self.requests += 1
         self.served = True
         if exchange is not None and (sink := self.server.access_sink) is not None:
             log_exchange(sink, exchange.environ, exchange)

@@ -356,8 +356,6 @@ class _Run:
         for connection in list(self.connections):
             if type(connection) is LoopShell:
                 connection.request_stop()
-            elif hasattr(connection, "close_when_idle"):
-                connection.close_when_idle()
 
     async def _drain(self) -> None:
         """Everything gets the grace period to finish, then is aborted."""
