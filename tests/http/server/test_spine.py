@@ -177,3 +177,33 @@ def test_the_default_mode_serves_a_probe_during_slow_client_floods(http_server):
     finally:
         for sock in socks:
             sock.close()
+
+
+def _open_descriptors() -> int:
+    import os
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_files_sent_from_workers_leave_no_descriptor_behind(http_server, tmp_path):
+    """The async driver's worker sends a file through a duplicate of the socket's descriptor
+    (a socket the loop closes meanwhile cannot be mistaken for a new one); the duplicate is
+    closed with the connection."""
+    path = tmp_path / "one-mib.bin"
+    path.write_bytes(bytes(range(256)) * 4096)
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", str(1 << 20))])
+        return environ["wsgi.file_wrapper"](path.open("rb"))
+
+    server = http_server(app, Async())
+    with connect(server) as warm:  # the pool's threads and the loop's own descriptors
+        assert len(ask(warm, "warm")) > 1 << 20
+    baseline = _open_descriptors()
+    for n in range(20):
+        with connect(server) as sock:
+            response = ask(sock, str(n))
+            assert response.endswith(bytes(range(256)) * 16) and len(response) > 1 << 20
+    deadline = time.monotonic() + 5
+    while _open_descriptors() > baseline and time.monotonic() < deadline:
+        time.sleep(0.01)  # the server closes each connection once it sees our FIN
+    assert _open_descriptors() <= baseline

@@ -158,7 +158,9 @@ class HTTPSession(ConnectionCore):
         self.output: _Output | None = None
         self.collected: tuple[Request, list[bytes]] | None = None
         self.shared: Any = None  # this client's part of the environ, made on first use
-        self.request_line = ""  # of the request in progress, for refusals
+        self.request: Request | None = None  # in progress, for refusals and the application
+        self.body: Any = None  # its content: a file-like object, or None to stream it
+        self.length: int | None = None  # its length, when known
         self.outcome = "closed"
 
     @property
@@ -247,7 +249,7 @@ class HTTPSession(ConnectionCore):
 
     def _begin(self, request: Request) -> None:
         conn = self.conn
-        self.request_line = f"{request.method} {request.target} HTTP/{request.http_version}"
+        self.request = request
         length = conn.their_content_length
         if self.stopping:
             conn.disable_keep_alive()
@@ -292,30 +294,32 @@ class HTTPSession(ConnectionCore):
         """The application, off the I/O path: the environ is made there too."""
         self.state = _WORKING
         self.shell.set_deadline(None)
-        server, conn = self.server, self.conn
-        template = server.environ_template
         if self.shared is None:
-            self.shared = template.connection(self.client_address)
-        shared, timeouts = self.shared, self.timeouts
+            self.shared = self.server.environ_template.connection(self.client_address)
+        self.body, self.length = body, length
+        self.shell.run(Work(self._call_application))
 
-        def call_application(work_io: WorkIO) -> Exchange | object:
-            streamed = body is None
-            content = StreamedBody(_puller(conn, work_io, timeouts.read)) if streamed else body
-            environ = template.request(shared, request, content, length)
-            if environ is None:
-                return _OUTSIDE
-            output = _Output(work_io)
-            exchange = Exchange(conn, environ, output)
-            self.exchange, self.output = exchange, output
-            exchange.start(server.app)
-            output.in_call = False
-            if not exchange.done:
-                exchange.pump()
-            if streamed and exchange.done:
-                _drain_rest(conn, exchange, content)
-            return exchange
-
-        self.shell.run(Work(call_application))
+    def _call_application(self, work_io: WorkIO) -> Exchange | object:
+        """(Work) the environ, the application call, and its response's first slice."""
+        conn, body, request = self.conn, self.body, self.request
+        assert request is not None  # set by _begin, before _run
+        streamed = body is None
+        if streamed:
+            body = StreamedBody(_puller(conn, work_io, self.timeouts.read))
+        server = self.server
+        environ = server.environ_template.request(self.shared, request, body, self.length)
+        if environ is None:
+            return _OUTSIDE
+        output = _Output(work_io)
+        exchange = Exchange(conn, environ, output)
+        self.exchange, self.output = exchange, output
+        exchange.start(server.app)
+        output.in_call = False
+        if not exchange.done:
+            exchange.pump()
+        if streamed and exchange.done:
+            _drain_rest(conn, exchange, body)
+        return exchange
 
     def work_done(self, work: Work) -> None:
         if self.state is _CLOSED:
@@ -357,8 +361,7 @@ class HTTPSession(ConnectionCore):
         self.served = True
         if exchange is not None and (sink := self.server.access_sink) is not None:
             log_exchange(sink, exchange.environ, exchange)
-        if exchange is None or exchange.must_close or self.stopping \
-                or conn.our_state is not State.DONE or conn.their_state is not State.DONE:
+        if exchange is None or exchange.must_close or self.stopping or not conn.reusable:
             self._close("closed" if self.outcome == "closed" else self.outcome)
             return
         conn.start_next_cycle()
@@ -386,15 +389,19 @@ class HTTPSession(ConnectionCore):
         the client and what was read of the request line."""
         if self.state is _READING:  # the head itself was refused: its first line, as read
             raw = self.conn.trailing_data[0] or self.conn.head_line
-            self.request_line = bytes(raw.split(b"\r\n", 1)[0][:200]).decode("latin-1")
+            request_line = bytes(raw.split(b"\r\n", 1)[0][:200]).decode("latin-1")
+        elif (request := self.request) is not None:
+            request_line = f"{request.method} {request.target} HTTP/{request.http_version}"
+        else:
+            request_line = ""
         self.state = _CLOSED
         if status != 408 or self.outcome == "closed":
             self.outcome = f"refused with {status}"
         logger.info("%s refused with %d: %s (request line: %r)", self.client_address,
-                    status, text.strip(), self.request_line)
+                    status, text.strip(), request_line)
         size = refuse(self.conn, self.shell.send, status, text)
         if (sink := self.server.access_sink) is not None:
-            sink.request(self._remote(), self.request_line or "-", status, size)
+            sink.request(self._remote(), request_line or "-", status, size)
         self.shell.set_deadline(None)
         self.shell.close(linger=LINGER_SECONDS)
 

@@ -173,6 +173,8 @@ class Exchange:
     def _close_result(self) -> None:
         """``close()`` on the application's iterable, exactly once (PEP 3333, W04)."""
         result, self.result, self.chunks, self.file = self.result, None, None, None
+        if type(result) is list:  # the usual `return [body]`: nothing to close
+            return
         close = getattr(result, "close", None)
         if close is not None:
             try:

@@ -173,6 +173,13 @@ class Connection:
         return self.their_role is Role.CLIENT and self._client_waiting_100
 
     @property
+    def reusable(self) -> bool:
+        """Both sides finished their message and the connection is kept alive: call
+        ``start_next_cycle()`` for the next exchange."""
+        states = self._cstate.states
+        return states[Role.CLIENT] is State.DONE and states[Role.SERVER] is State.DONE
+
+    @property
     def needs_data(self) -> bool:
         """Nothing is buffered and the peer has not closed: ``next_event`` would say
         ``NEED_DATA`` (a cheap check before calling it)."""
@@ -338,7 +345,10 @@ class Connection:
     def _their_request(self, event: Request) -> None:
         framing = self._framing
         assert framing is not None
-        self._transition(Role.CLIENT, Request)
+        try:  # _transition, inline: once per request
+            self._cstate.process_event(Role.CLIENT, Request)
+        except LocalProtocolError as exc:
+            raise RemoteProtocolError(str(exc)) from None
         if framing.switch is not None:
             self._cstate.process_client_switch_proposal(framing.switch)
         self._request_method = event.method
@@ -365,9 +375,13 @@ class Connection:
                 self._cstate.process_keep_alive_disabled()
 
     def _their_content(self, event: Data | EndOfMessage) -> None:
-        if self.their_role is Role.CLIENT:
+        their_role = self.their_role
+        if their_role is Role.CLIENT:
             self._client_waiting_100 = False
-        self._transition(self.their_role, type(event))
+        try:  # _transition, inline: at least once per message
+            self._cstate.process_event(their_role, type(event))
+        except LocalProtocolError as exc:
+            raise RemoteProtocolError(str(exc)) from None
         if type(event) is EndOfMessage:
             self._reader = None
 
