@@ -173,3 +173,25 @@ def test_the_checks_see_relative_imports():
     tree = ast.parse("from ...net import buffer\nfrom . import state\nfrom ..replies import x\n")
     assert imported_names(tree, path) == {
         "wirekit.net", "wirekit.proto.http.state", "wirekit.proto.replies"}
+
+
+def _server_assignments(path: Path) -> list[str]:
+    """``server.X = ...`` and ``server.process.X = ...`` statements in ``path``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else []
+        for target in targets:
+            if isinstance(target, ast.Attribute):
+                owner = ast.unparse(target.value)
+                if owner in ("server", "self.server", "server.process"):
+                    found.append(f"{path.name}:{node.lineno}: {ast.unparse(target)}")
+    return found
+
+
+def test_modes_and_drivers_never_rebind_the_servers_state():
+    """A forked process makes its own ``ServingProcess`` (``server.begin_process``); it does
+    not patch the configuration or the serving state it inherited (issue 12)."""
+    paths = [*(SRC / "server" / "modes").glob("*.py"), *(SRC / "server" / "drivers").glob("*.py"),
+             SRC / "server" / "runner.py", SRC / "server" / "acceptor.py"]
+    assert [line for path in paths for line in _server_assignments(path)] == []

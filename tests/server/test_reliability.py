@@ -159,7 +159,7 @@ def test_a_recycling_server_answers_the_first_message_of_a_waiting_connection(ha
         served.sendall(b"one\n")
         assert served.recv_exactly(4, timeout=10) == b"one\n"
         time.sleep(0.3)  # both handlers now wait in recv
-        server.recycle()  # what the acceptor does when the connection budget is spent
+        server.process.recycle()  # what the acceptor does when the connection budget is spent
         assert served.recv(timeout=10) == b""  # served and idle: closed at once
         fresh.sendall(b"first\n")
         assert fresh.recv_exactly(6, timeout=10) == b"first\n"

@@ -68,12 +68,6 @@ class Stream:
         self.buffer = ReceiveBuffer()
         self.bytes_received = 0
         self.bytes_sent = 0
-        # True while the owner waits between messages (set by servers; cleared when bytes
-        # arrive): a shutting-down server may close an idle connection at once.
-        self.idle = False
-        # True once a server answered a message on it. A worker being recycled shuts only
-        # served idle connections: one still waiting for its first message gets it answered.
-        self.served = False
         self._eof = False
         self._closed = False
         # The timeout each direction is armed with (_UNSET: not yet). Plain attributes, read
@@ -323,7 +317,6 @@ class Stream:
             raise translate(exc, "read", seconds) from exc
         if not data:
             self._eof = True
-        self.idle = False
         self.bytes_received += len(data)
         return data
 

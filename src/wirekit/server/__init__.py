@@ -19,6 +19,7 @@ from wirekit.server.handlers import (
 )
 from wirekit.server.modes import Async, Fork, Mode, Prefork, Sync, Threads
 from wirekit.server.modes.prefork import WorkerBootError
+from wirekit.server.process import ServingProcess
 from wirekit.server.server import Server
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Mode",
     "Prefork",
     "Server",
+    "ServingProcess",
     "Shell",
     "StreamHandler",
     "Sync",

@@ -59,18 +59,19 @@ def accept_connections(
     tick_interval: float | None = None,
 ) -> Iterator[tuple[socket.socket, Address]]:
     """Yield ``(socket, client)`` for each permitted client until the server stops."""
+    process = server.process
     if tick_interval is None:
-        tick_interval = server.tick_interval
-    assert server.listener is not None  # only a stream server accepts (else: datagram)
-    listening = server.listener.socket
+        tick_interval = process.tick_interval
+    assert process.listener is not None  # only a stream server accepts (else: datagram)
+    listening = process.listener.socket
     listening.setblocking(False)
     selector = selectors.DefaultSelector()
-    selector.register(server.waker, selectors.EVENT_READ)
+    selector.register(process.waker, selectors.EVENT_READ)
     registered = False
     backoff = _Backoff()
     try:
-        while not server.stopping.is_set():
-            server.heartbeat()
+        while not process.stopping.is_set():
+            process.heartbeat()
             if tick is not None:
                 tick()
             wanted = has_capacity()
@@ -81,8 +82,8 @@ def accept_connections(
                     selector.unregister(listening)
                 registered = wanted
             events = selector.select(tick_interval)
-            server.waker.drain()
-            if server.stopping.is_set():
+            process.waker.drain()
+            if process.stopping.is_set():
                 return
             if any(key.fileobj is listening for key, _ in events):
                 yield from _accept_batch(server, listening, has_capacity, backoff)
@@ -92,8 +93,9 @@ def accept_connections(
 
 def _accept_batch(server: Server, listening: socket.socket, has_capacity: Callable[[], bool],
                   backoff: _Backoff) -> Iterator[tuple[socket.socket, Address]]:
+    process = server.process
     for _ in range(ACCEPT_BATCH):
-        if not has_capacity() or server.stopping.is_set():
+        if not has_capacity() or process.stopping.is_set():
             return
         try:
             sock, sockaddr = listening.accept()
@@ -120,6 +122,6 @@ def _accept_batch(server: Server, listening: socket.socket, has_capacity: Callab
             logger.log(logging.WARNING, "%s refused by the access policy", client)
             sock.close()
             continue
-        if server.spend_connection_budget():
-            server.recycle()  # this worker stops after serving this last connection
+        if process.spend_connection_budget():
+            process.recycle()  # this worker stops after serving this last connection
         yield sock, client

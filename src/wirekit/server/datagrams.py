@@ -23,25 +23,27 @@ def receive_datagrams(server: Server, tick_interval: float | None = None,
     from earlier replies are logged and skipped: one bad packet never stops the server. While
     ``has_capacity()`` is false nothing is read: datagrams wait in the socket buffer (and the
     kernel drops what does not fit, as UDP does), instead of queueing without bound here."""
+    process = server.process
     endpoint = server.datagram
     assert endpoint is not None
     if tick_interval is None:
-        tick_interval = server.tick_interval
+        tick_interval = process.tick_interval
     selector = selectors.DefaultSelector()
     selector.register(endpoint.socket, selectors.EVENT_READ)
-    selector.register(server.waker, selectors.EVENT_READ)
+    selector.register(process.waker, selectors.EVENT_READ)
     try:
-        while not server.stopping.is_set():
-            server.heartbeat()
+        while not process.stopping.is_set():
+            process.heartbeat()
             if tick is not None:
                 tick()
             if not has_capacity():
                 if selector.select(0.05):
-                    server.waker.drain()
+                    process.waker.drain()
                 continue
             events = selector.select(tick_interval)
-            server.waker.drain()
-            if server.stopping.is_set() or not any(k.fileobj is endpoint.socket for k, _ in events):
+            process.waker.drain()
+            if process.stopping.is_set() or \
+                    not any(k.fileobj is endpoint.socket for k, _ in events):
                 continue
             try:
                 datagram = endpoint.receive(timeout=tick_interval)

@@ -84,7 +84,7 @@ class FramedHandler(ConnectionCore):
     @property
     def idle(self) -> bool:
         return self.framing.between_messages and not self.backlog and (
-            self.served or not self.server.recycling)
+            self.served or not self.server.process.recycling)
 
     def connection_made(self, shell: Shell) -> None:
         self.shell = shell

@@ -58,7 +58,8 @@ def outcome_of(exc: BaseException) -> tuple[str, int]:
 def serve_connection(server: Server, sock: socket.socket, client: Address) -> None:
     stream = Stream(sock, timeouts=server.connection_timeouts, limits=server.limits)
     record = ConnectionRecord(client)
-    server.track(stream)
+    process = server.process
+    entry = process.track(sock)
     outcome, level = "closed", logging.INFO
     try:
         if server.accept_tls is not None:
@@ -69,7 +70,7 @@ def serve_connection(server: Server, sock: socket.socket, client: Address) -> No
         handler.setup()
         try:
             if isinstance(handler, ConnectionCore):
-                serve_core(server, stream, handler)
+                serve_core(server, stream, handler, entry)
                 outcome, level = handler.outcome, handler.level
             else:
                 handler.handle()
@@ -78,7 +79,7 @@ def serve_connection(server: Server, sock: socket.socket, client: Address) -> No
     except Exception as exc:
         outcome, level = conclude(exc, server.handler.__name__, client)
     finally:
-        server.untrack(stream)
+        process.untrack(entry)
         stream.close()
         record.log(outcome, stream.bytes_received, stream.bytes_sent, level)
 

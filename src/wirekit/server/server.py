@@ -16,7 +16,6 @@ import contextlib
 import dataclasses
 import os
 import signal
-import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterable
@@ -33,8 +32,8 @@ from wirekit.server.connlog import logger
 from wirekit.server.core import ConnectionCore
 from wirekit.server.handlers import AsyncStreamHandler, DatagramHandler, Handler
 from wirekit.server.modes import Mode, Prefork, make_mode
+from wirekit.server.process import ServingProcess
 from wirekit.server.proxied import ProxiedConnection
-from wirekit.server.waker import Waker
 
 __all__ = ["Server"]
 
@@ -100,22 +99,10 @@ class Server:
             self.listener = listen(addr, reuse_port=reuse_port, mode=unix_mode,
                                    timeouts=timeouts, limits=limits)
             self.address = self.listener.address
-        self.stopping = threading.Event()
-        self.stopped = threading.Event()
-        # True once a stop was asked for: a plain attribute, cheap enough for hot loops to
-        # read on every message (``stopping`` is the Event to wait on).
-        self.stop_requested = False
-        self.waker = Waker()
-        self._stop_pipe: tuple[int, int, int] | None = None  # (pid, read fd, write fd)
-        self._active: set[Any] = set()
-        # Re-entrant: the second-signal handler may run while this thread holds it.
-        self._active_lock = threading.RLock()
-        self.recycling = False  # stopping because the connection budget is spent
         self._thread: threading.Thread | None = None
-        # Connections this process may still accept before it stops (prefork max_requests).
-        self.connection_budget: int | None = None
-        # How often loops wake to call heartbeat() and housekeeping, at most.
-        self.tick_interval = 1.0
+        # The serving state of this process (stop, waker, open connections...); a process a
+        # mode forks makes its own with ``begin_process`` (``server/process.py``).
+        self.process = ServingProcess(self.listener)
 
     def core_for(self, client: Address) -> Any:
         """The connection core for a new connection from ``client``: the handler's own, or,
@@ -125,37 +112,16 @@ class Server:
             return ProxiedConnection(client, self)
         return self.handler(client, self)
 
-    def stop_signal(self) -> int:
-        """A file descriptor that becomes readable once a stop is requested (and stays so),
-        for blocking drivers to wait on beside their socket. Made per process: a forked
-        worker's stop is its own."""
-        pid = os.getpid()
-        with self._active_lock:
-            if self._stop_pipe is None or self._stop_pipe[0] != pid:
-                read_fd, write_fd = os.pipe()
-                self._stop_pipe = (pid, read_fd, write_fd)
-                if self.stop_requested:
-                    os.write(write_fd, b"!")
-            return self._stop_pipe[1]
+    def begin_process(self, process: ServingProcess) -> ServingProcess:
+        """In a process a mode has just forked: serve with ``process``, this process's own
+        state, instead of the copy inherited from the parent (whose waker and stop belong to
+        the parent). Returns it."""
+        self.process = process
+        return process
 
     def process_ending(self) -> None:
         """Called in each serving process as it stops (after its last connection): write out
         what is buffered (the HTTP server's access log)."""
-
-    def heartbeat(self) -> None:
-        """Called by accept loops at least once a second; prefork workers report liveness."""
-
-    def recycle(self) -> None:
-        """Stop after the connections in hand: their first requests are still served."""
-        self.recycling = True
-        self.request_stop()
-
-    def spend_connection_budget(self) -> bool:
-        """Count one accepted connection; True when the budget is now used up."""
-        if self.connection_budget is None:
-            return False
-        self.connection_budget -= 1
-        return self.connection_budget <= 0
 
     # -- policy ---------------------------------------------------------------------------
     def permits(self, client: Address) -> bool:
@@ -165,43 +131,15 @@ class Server:
     def is_async(self) -> bool:
         return issubclass(self.handler, AsyncStreamHandler)
 
-    # -- tracking connections for a forced close after the grace period ---------------------
-    def track(self, stream: Any) -> None:
-        with self._active_lock:
-            self._active.add(stream)
-
-    def untrack(self, stream: Any) -> None:
-        with self._active_lock:
-            self._active.discard(stream)
-
     @property
     def active_connections(self) -> int:
-        with self._active_lock:
-            return len(self._active)
+        """Connections this process's blocking drivers serve now."""
+        return self.process.active_connections
 
-    def close_idle_connections(self) -> int:
-        """At shutdown: end connections waiting between messages (nothing in flight). A worker
-        being recycled spares those still waiting for their first message, and serves it.
-
-        Only their read side is shut: the handler's blocked read sees the end of input and it
-        ends as if the client had left, while a reply still being written goes out whole (a
-        pass-through connection stays marked idle while it answers; see ``runner``)."""
-        return self._shut(socket.SHUT_RD, only_idle=True)
-
-    def force_close_active(self) -> int:
-        """Shut down every tracked connection (unblocks handlers stuck in a read or write)."""
-        return self._shut(socket.SHUT_RDWR, only_idle=False)
-
-    def _shut(self, how: int, only_idle: bool) -> int:
-        with self._active_lock:
-            streams = [s for s in self._active if not only_idle
-                       or (s.idle and (s.served or not self.recycling))]
-        for stream in streams:
-            with contextlib.suppress(OSError):
-                # The plain socket's shutdown, even under TLS: ssl.SSLSocket.shutdown() would
-                # drop the TLS state under a thread that may still be writing.
-                socket.socket.shutdown(stream.socket, how)
-        return len(streams)
+    @property
+    def stopped(self) -> threading.Event:
+        """Set once :meth:`serve_forever` has returned."""
+        return self.process.stopped
 
     # -- running --------------------------------------------------------------------------
     def serve_forever(self, ready: Callable[[], None] | None = None) -> None:
@@ -219,7 +157,7 @@ class Server:
             restore()
             self.process_ending()
             self.close()
-            self.stopped.set()
+            self.process.stopped.set()
             logger.info("stopped serving on %s", self.address)
 
     def start(self) -> Server:
@@ -230,18 +168,8 @@ class Server:
         return self
 
     def request_stop(self) -> None:
-        """Ask the server to stop; returns at once.
-
-        Safe from signal handlers, including a second signal whose handler runs inside the
-        first: only the first call touches the Event (whose lock is not re-entrant)."""
-        if not self.stop_requested:
-            self.stop_requested = True
-            self.stopping.set()
-            pipe = self._stop_pipe
-            if pipe is not None and pipe[0] == os.getpid():
-                with contextlib.suppress(OSError):
-                    os.write(pipe[2], b"!")
-        self.waker.wake()
+        """Ask the server to stop; returns at once (safe from signal handlers)."""
+        self.process.request_stop()
 
     def shutdown(self, timeout: float | None = None) -> None:
         """Stop accepting, let running handlers finish, and wait until the server stopped."""
@@ -251,20 +179,15 @@ class Server:
             self.stopped.wait(timeout if timeout is not None else grace + 5)
 
     def close_listener(self) -> None:
-        """Close the listening socket so new connects are refused at once."""
-        for endpoint in (self.listener, self.datagram):
-            if endpoint is not None:
-                with contextlib.suppress(OSError):
-                    endpoint.close()
+        """Close the listening socket (this process's) so new connects are refused at once."""
+        self.process.close_listener()
+        if self.datagram is not None:
+            with contextlib.suppress(OSError):
+                self.datagram.close()
 
     def close(self) -> None:
         self.close_listener()
-        self.waker.close()
-        pipe, self._stop_pipe = self._stop_pipe, None
-        if pipe is not None and pipe[0] == os.getpid():
-            for fd in pipe[1:]:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        self.process.close()
 
     def __enter__(self) -> Server:
         return self.start()
@@ -286,9 +209,9 @@ class Server:
         owner = os.getpid()
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
-            if self.stopping.is_set():
+            if self.process.stopping.is_set():
                 logger.warning("second signal: closing remaining connections now")
-                self.force_close_active()
+                self.process.force_close_active()
                 self.mode.force_stop(self)
             else:
                 logger.info("%s", stop_notice(signal.Signals(signum).name,

@@ -209,7 +209,7 @@ def test_a_recycling_server_answers_a_waiting_connections_first_request(mode):
     server = HTTPServer(hello_app, "127.0.0.1:0", concurrency=mode).start()
     fresh = socket.create_connection((server.address.host, server.address.port), 5)
     time.sleep(0.3)  # the connection is now waiting for its first request
-    server.recycle()
+    server.process.recycle()
     fresh.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
     answer = read_all(fresh, 5)
     fresh.close()

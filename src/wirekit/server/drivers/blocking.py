@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from wirekit.errors import Timeout
 from wirekit.net.stream import Stream
 from wirekit.server.core import ConnectionCore, Work
+from wirekit.server.process import OpenConnection
 
 if TYPE_CHECKING:
     from wirekit.server.server import Server
@@ -34,8 +35,10 @@ class BlockingShell:
 
     writing_paused = False  # sendall blocks instead: the client's reading paces the thread
 
-    def __init__(self, server: Server, stream: Stream, core: ConnectionCore) -> None:
+    def __init__(self, server: Server, stream: Stream, core: ConnectionCore,
+                 entry: OpenConnection) -> None:
         self.server, self.stream, self.core = server, stream, core
+        self.entry = entry  # in this process's registry: marked idle while it waits
         self.deadline: float | None = None
         self.work: Work | None = None
         self.linger: float | None = None  # set once the core closed the connection
@@ -81,7 +84,7 @@ class BlockingShell:
         One flat loop: under the threads mode every Python frame between two system calls is
         paid again in GIL hand-offs (bench/README.md), so the steady state (a deadline far
         away, bytes in, a reply out) makes no call but the read and the core's."""
-        core, stream = self.core, self.stream
+        core, stream, entry = self.core, self.stream, self.entry
         recv, monotonic = stream.recv, time.monotonic
         core.connection_made(self)
         try:
@@ -108,6 +111,7 @@ class BlockingShell:
                     data = recv(_RECV, timeout)
                 except Timeout:
                     continue  # the deadline: delivered on the next turn
+                entry.idle = False
                 if data:
                     core.data_received(data)
                 else:
@@ -120,7 +124,7 @@ class BlockingShell:
 
     def _stop_after_work(self) -> None:
         """A core busy when the server began stopping learns of it after its work."""
-        if not self.stop_delivered and self.server.stop_requested \
+        if not self.stop_delivered and self.server.process.stop_requested \
                 and self.linger is None and self.work is None:
             self.stop_delivered = True
             self.core.stop()
@@ -138,9 +142,9 @@ class BlockingShell:
         if self.stop_by_eof:
             # The stop reaches this core as end of input (the server shuts the read side of
             # idle streams); one that turns idle after that sees the flag here.
-            if not self.server.stop_requested:
-                self.stream.idle = True  # recv clears it when bytes arrive
-                self.stream.served = self.core.served  # a recycling worker spares the rest
+            if not self.server.process.stop_requested:
+                self.entry.idle = True  # the loop clears it when bytes arrive
+                self.entry.served = self.core.served  # a recycling worker spares the rest
                 return False
         else:
             ready = self._wait_for_bytes_or_stop(timeout)
@@ -159,7 +163,7 @@ class BlockingShell:
         stream, sock = self.stream, self.stream.socket
         if stream.buffer._data or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
             return True  # bytes already here (in our buffer, or decrypted by TLS)
-        stop_fd = self.server.stop_signal()
+        stop_fd = self.server.process.stop_signal()
         watched: list[Any] = [stream.socket, stop_fd]
         readable, _, _ = select.select(watched, [], [], timeout)
         if not readable:
@@ -178,6 +182,7 @@ class BlockingShell:
                 pass
 
 
-def serve_core(server: Server, stream: Stream, core: Any) -> None:
-    """Serve ``core`` on ``stream`` until it closes (the caller closes the stream)."""
-    BlockingShell(server, stream, core).serve()
+def serve_core(server: Server, stream: Stream, core: Any, entry: OpenConnection) -> None:
+    """Serve ``core`` on ``stream`` until it closes (the caller closes the stream);
+    ``entry`` is the connection in the process's registry."""
+    BlockingShell(server, stream, core, entry).serve()

@@ -70,9 +70,9 @@ def drain(server: Server, busy: Callable[[], int], changed: threading.Condition)
     draining prefork worker still reports that it is alive)."""
     grace = server.timeouts.shutdown_grace
     deadline = None if grace is None else time.monotonic() + grace
-    server.close_idle_connections()
+    server.process.close_idle_connections()
     if not _wait_until_idle(server, busy, changed, deadline):
-        closed = server.force_close_active()
+        closed = server.process.force_close_active()
         logger.warning("grace period over: closed %d connection(s) still open", closed)
         _wait_until_idle(server, busy, changed, time.monotonic() + 5)
 
@@ -81,8 +81,8 @@ def _wait_until_idle(server: Server, busy: Callable[[], int], changed: threading
                      deadline: float | None) -> bool:
     """True once ``busy()`` is 0, False if ``deadline`` passed first."""
     while True:
-        server.heartbeat()  # a draining prefork worker is alive, not hung
-        step = server.tick_interval
+        server.process.heartbeat()  # a draining prefork worker is alive, not hung
+        step = server.process.tick_interval
         if deadline is not None:
             step = min(step, deadline - time.monotonic())
             if step <= 0:

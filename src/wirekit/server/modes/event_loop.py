@@ -129,13 +129,13 @@ class _Run:
             self.pool = WorkerPool(loop, self.mode.threads)
 
         def on_wake() -> None:
-            server.waker.drain()
-            if server.stopping.is_set():
+            server.process.waker.drain()
+            if server.process.stopping.is_set():
                 stop.set()
 
-        loop.add_reader(server.waker.fileno(), on_wake)
+        loop.add_reader(server.process.waker.fileno(), on_wake)
         beat = loop.create_task(self._heartbeat())
-        if server.stopping.is_set():
+        if server.process.stopping.is_set():
             stop.set()
         if server.datagram is not None:
             transport, _ = await loop.create_datagram_endpoint(
@@ -153,22 +153,22 @@ class _Run:
             server.close_listener()
             await self._drain()
         beat.cancel()
-        loop.remove_reader(server.waker.fileno())
+        loop.remove_reader(server.process.waker.fileno())
         if self.pool is not None:
             self.pool.stop()
 
     async def _heartbeat(self) -> None:
         while True:
-            self.server.heartbeat()
-            await asyncio.sleep(self.server.tick_interval)
+            self.server.process.heartbeat()
+            await asyncio.sleep(self.server.process.tick_interval)
 
     async def _serve_cores(self) -> None:
         """Connection cores: the loop's own accept loop (uvloop's, in C: a new connection
         costs no task and no coroutine), each admitted in its first callback."""
         loop = asyncio.get_running_loop()
         server = self.server
-        assert server.listener is not None  # a stream server (datagrams are served apart)
-        listening = server.listener.socket
+        assert server.process.listener is not None  # a stream server (datagrams are served apart)
+        listening = server.process.listener.socket
         listening.setblocking(False)
         write_timeout, pool = server.timeouts.write, self.pool
         assert pool is not None  # made by main() for connection cores
@@ -203,8 +203,8 @@ class _Run:
             logger.warning("connection refused: %d connections, all busy",
                            len(self.connections))
             return None
-        if server.spend_connection_budget():
-            server.recycle()
+        if server.process.spend_connection_budget():
+            server.process.recycle()
         self.connections[shell] = None
         if self.stopping:  # accepted as the server stops: told once it is up
             asyncio.get_running_loop().call_soon(shell.request_stop)
@@ -213,8 +213,8 @@ class _Run:
     async def _accept_loop(self) -> None:
         loop = asyncio.get_running_loop()
         server = self.server
-        assert server.listener is not None  # a stream server (datagrams are served apart)
-        listening = server.listener.socket
+        assert server.process.listener is not None  # a stream server (datagrams are served apart)
+        listening = server.process.listener.socket
         listening.setblocking(False)
         slots = None if self.cores else self.slots  # cores: full means evict or 503
         while True:
@@ -278,8 +278,8 @@ class _Run:
             if not self.cores:
                 self.slots.release()
             return
-        if server.spend_connection_budget():
-            server.recycle()
+        if server.process.spend_connection_budget():
+            server.process.recycle()
         sock.setblocking(False)
         self._spawn(self._connect(sock, client))
 

@@ -20,6 +20,7 @@ from wirekit.server.acceptor import accept_connections
 from wirekit.server.connlog import logger
 from wirekit.server.datagrams import receive_datagrams
 from wirekit.server.modes.base import Mode
+from wirekit.server.process import ServingProcess
 from wirekit.server.runner import serve_connection, serve_datagram
 
 if TYPE_CHECKING:
@@ -95,18 +96,19 @@ def become_child(server: Server, *, keep_datagram: bool = False) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the
     # parent decides, and SIGKILLs us after the grace period if we are still busy.
 
-    def stop_gracefully(signum: int, frame: object) -> None:
-        if not server.stop_requested:  # a nested second signal must not re-enter the Event
-            server.stop_requested = True
-            server.stopping.set()
-        server.close_idle_connections()
-
-    signal.signal(signal.SIGTERM, stop_gracefully)
-    if server.listener is not None:
-        server.listener.forget_path()
-        server.listener.socket.close()
+    inherited = server.process.listener
+    if inherited is not None:
+        inherited.forget_path()
+        inherited.socket.close()
     if server.datagram is not None and not keep_datagram:
         server.datagram.socket.close()
+    process = server.begin_process(ServingProcess(None))  # the parent's waker is its own
+
+    def stop_gracefully(signum: int, frame: object) -> None:
+        process.request_stop()  # only its first call touches the Event: re-entrant safe
+        process.close_idle_connections()
+
+    signal.signal(signal.SIGTERM, stop_gracefully)
 
 
 class Fork(Mode):

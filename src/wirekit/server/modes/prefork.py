@@ -43,7 +43,6 @@ import select
 import signal
 import struct
 import sys
-import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -54,11 +53,11 @@ from wirekit.server.handlers import AsyncStreamHandler, Handler
 from wirekit.server.modes.base import Mode
 from wirekit.server.modes.fork import Children
 from wirekit.server.modes.threads import Threads
+from wirekit.server.process import ServingProcess
 from wirekit.server.waker import Waker
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
 
     from wirekit.server.server import Server
 
@@ -230,20 +229,21 @@ class Prefork(Mode):
         # Three per slot: its worker, a retiring one and a reload's new one may beat at once.
         self.heartbeats = Heartbeats(3 * self.workers)
         self._master = os.getpid()
+        _ = server.process.waker  # made before the first fork: workers wake it when retiring
         boot_failures: list[float] = []
         missing: set[int] = set()  # slots whose fork failed: retried every tick
         try:
             if self._own_sockets(server):
-                first = server.listener
+                first = server.process.listener
                 assert first is not None  # _own_sockets() checked it
                 self._listeners = {slot: first if slot == 0 else listen(
                     server.address, reuse_port=True, timeouts=server.timeouts,
                     limits=server.limits) for slot in range(self.workers)}
             missing = {slot for slot in range(self.workers) if not self._spawn(server, slot)}
-            while not server.stopping.is_set():
+            while not server.process.stopping.is_set():
                 with contextlib.suppress(InterruptedError, OSError, ValueError):
-                    select.select([server.waker], [], [], 0.5)
-                server.waker.drain()
+                    select.select([server.process.waker], [], [], 0.5)
+                server.process.waker.drain()
                 if self._replace_dead(server, boot_failures, missing):
                     break
                 self._advance_reload(server)
@@ -266,7 +266,7 @@ class Prefork(Mode):
 
         Safe from a signal handler: the supervision loop does the work at its next turn."""
         self._reload_wanted = True
-        server.waker.wake()
+        server.process.waker.wake()
 
     def _advance_reload(self, server: Server) -> None:
         if self._reload is None and self._reload_wanted:
@@ -348,7 +348,7 @@ class Prefork(Mode):
             self.heartbeats.release(worker.beat)
             self._aborted.pop(pid, None)
             slot = worker.slot
-            if server.stopping.is_set():
+            if server.process.stopping.is_set():
                 continue
             code = os.waitstatus_to_exitcode(status)
             if worker.replaced:  # retired: its replacement already serves the slot
@@ -409,7 +409,8 @@ class Prefork(Mode):
     @staticmethod
     def _own_sockets(server: Server) -> bool:
         """SO_REUSEPORT: each worker listens on a socket of its own (TCP only)."""
-        return server.reuse_port and server.listener is not None and not server.address.is_unix
+        return server.reuse_port and server.process.listener is not None \
+            and not server.address.is_unix
 
     def _signal_all(self, sig: int) -> None:
         for pid in list(self.children.pids):
@@ -454,22 +455,20 @@ class Prefork(Mode):
 
     # -- worker ---------------------------------------------------------------------------
     def _worker_main(self, server: Server, slot: int, beat: int) -> int:
-        """Runs in the child: fresh control state, own signals, then the inner mode."""
-        server.stopping = threading.Event()
-        server.stopped = threading.Event()
-        server.stop_requested = False
-        master_waker, server.waker = server.waker, Waker()
-        if server.listener is not None:
-            server.listener.forget_path()
+        """Runs in the child: its own serving state and signals, then the inner mode."""
+        master = server.process
+        listener = master.listener
+        if listener is not None:
+            listener.forget_path()
         if self._listeners:  # keep this slot's socket, drop the inherited copies of the rest
-            for other, listener in self._listeners.items():
+            for other, copy in self._listeners.items():
                 if other != slot:
-                    listener.socket.close()
-            server.listener = self._listeners[slot]
-        self._watch_master(server, beat, master_waker)
-        server.tick_interval = min(server.tick_interval, self.worker_timeout / 4)
+                    copy.socket.close()
+            listener = self._listeners[slot]
+        budget = None
         if self.max_requests:
-            server.connection_budget = self.max_requests + random.randint(0, self.jitter)  # noqa: S311
+            budget = self.max_requests + random.randint(0, self.jitter)  # noqa: S311
+        self._watch_master(server, beat, master.waker, listener, budget)
         self.children = Children()
         if self.worker_init is not None:
             try:
@@ -479,23 +478,23 @@ class Prefork(Mode):
                 return EXIT_BOOT_FAILURE
         assert self.worker_mode is not None
         self.heartbeats.serve(beat)
-        master_waker.wake()  # a reload waits for this before the old worker drains
+        master.waker.wake()  # a reload waits for this before the old worker drains
         self.worker_mode.serve(server)
         return 0
 
-    def _watch_master(self, server: Server, beat: int, master_waker: Waker) -> None:
-        """The worker's side of the contract with its master: heartbeat and connection
-        count, retiring, the signals it sends (SIGTERM: stop, or drain for a reload; SIGABRT:
-        hung), and stopping if it dies. Beats several times per timeout, so a healthy idle
-        worker never looks hung (the tick is set by the caller)."""
+    def _watch_master(self, server: Server, beat: int, master_waker: Waker,
+                      listener: Listener | None, budget: int | None) -> None:
+        """The worker's serving state (``ServingProcess``) and its side of the contract with
+        its master: heartbeat and connection count, retiring, the signals it sends (SIGTERM:
+        stop, or drain for a reload; SIGABRT: hung), and stopping if it dies. Beats several
+        times per timeout, so a healthy idle worker never looks hung."""
         master, worker_mode, heartbeats = self._master, self.worker_mode, self.heartbeats
         assert worker_mode is not None
-        recycle, track, untrack = server.recycle, server.track, server.untrack
 
         def orphaned() -> bool:
             if os.getppid() == master:
                 return False
-            if not server.stop_requested:
+            if not process.stop_requested:
                 logger.warning("master (pid %d) is gone: this worker stops", master)
             return True
 
@@ -503,31 +502,23 @@ class Prefork(Mode):
             heartbeats.beat(beat)
             heartbeats.count(beat, worker_mode.active_connections(server))
             if orphaned():
-                server.request_stop()
+                process.request_stop()
 
         def retire() -> None:  # tell the master at once, so a replacement starts accepting
             heartbeats.retire(beat)
             master_waker.wake()
-            recycle()
 
         def on_term(signum: int, frame: object) -> None:
             if not orphaned() and heartbeats.drain_asked(beat):
-                recycle()  # a reload: finish every connection in hand, first requests too
+                process.recycle()  # a reload: finish every connection in hand, first requests
             else:
-                server.request_stop()
+                process.request_stop()
 
-        def tracked(stream: Any) -> None:  # the count the master reports at Ctrl-C
-            track(stream)
-            heartbeats.count(beat, server.active_connections)
-
-        def untracked(stream: Any) -> None:
-            untrack(stream)
-            heartbeats.count(beat, server.active_connections)
-
-        server.recycle = retire  # type: ignore[method-assign]  # per-worker override
-        server.heartbeat = heartbeat  # type: ignore[method-assign]  # per-worker override
-        server.track = tracked  # type: ignore[method-assign]  # per-worker override
-        server.untrack = untracked  # type: ignore[method-assign]  # per-worker override
+        process = server.begin_process(ServingProcess(
+            listener, tick_interval=min(1.0, self.worker_timeout / 4),
+            connection_budget=budget, on_heartbeat=heartbeat, on_retire=retire,
+            on_count=lambda count: heartbeats.count(beat, count),  # reported at Ctrl-C
+        ))  # fmt: skip
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the master coordinates Ctrl-C
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # and reloads
         signal.signal(signal.SIGTERM, on_term)
@@ -535,7 +526,7 @@ class Prefork(Mode):
         die_with_master()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORK_BLOCKED)
         if orphaned():  # it died before the kernel was told to let us know
-            server.request_stop()
+            process.request_stop()
 
     def __str__(self) -> str:
         return f"prefork, workers={self.workers}, worker mode {self.worker_mode}"

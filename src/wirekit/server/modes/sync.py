@@ -34,8 +34,8 @@ class Sync(Mode):
 def _grace_watchdog(server: Server) -> None:
     """The handler runs in the serving thread, so only another thread can end it when the
     grace period after a stop request is over."""
-    server.stopping.wait()
-    server.close_idle_connections()
+    server.process.stopping.wait()
+    server.process.close_idle_connections()
     grace = server.timeouts.shutdown_grace
     if not server.stopped.wait(grace) and server.active_connections:
-        server.force_close_active()
+        server.process.force_close_active()

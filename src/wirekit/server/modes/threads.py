@@ -86,7 +86,7 @@ class Threads(Mode):
 
     def serve(self, server: Server) -> None:
         # A finished job wakes the accept loop only after its slot is counted free.
-        pool = ThreadPool(self.max_workers, on_idle=server.waker.wake)
+        pool = ThreadPool(self.max_workers, on_idle=server.process.waker.wake)
 
         def has_capacity() -> bool:
             return pool.busy < self.max_workers
