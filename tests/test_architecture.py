@@ -195,3 +195,15 @@ def test_modes_and_drivers_never_rebind_the_servers_state():
     paths = [*(SRC / "server" / "modes").glob("*.py"), *(SRC / "server" / "drivers").glob("*.py"),
              SRC / "server" / "runner.py", SRC / "server" / "acceptor.py"]
     assert [line for path in paths for line in _server_assignments(path)] == []
+
+
+def test_every_core_keeps_its_bytes_in_the_one_receive_buffer():
+    """Protocol cores and the server's cores buffer what they receive in
+    ``wirekit.proto.ReceiveBuffer``, not in a bytearray of their own (issue 12)."""
+    paths = [p for p in modules() if top_package(p) in ("proto", "server")
+             and p.name != "buffer.py"]
+    own = [f"{p.relative_to(SRC)}:{node.lineno}" for p in paths
+           for node in ast.walk(ast.parse(p.read_text(), str(p)))
+           if isinstance(node, ast.Call) and ast.unparse(node.func) == "bytearray"
+           and not node.args]
+    assert own == []

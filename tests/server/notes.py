@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from wirekit.net.buffer import ReceiveBuffer
+from wirekit.proto import ReceiveBuffer
 from wirekit.server.core import ConnectionCore
 
 MAX_LINE = 1000

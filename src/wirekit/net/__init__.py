@@ -6,7 +6,6 @@
 """
 
 from wirekit.net.address import Address, AddressLike
-from wirekit.net.buffer import ReceiveBuffer
 from wirekit.net.connect import connect
 from wirekit.net.connections import SocketInfo, list_sockets
 from wirekit.net.datagram import Datagram, DatagramEndpoint
@@ -23,6 +22,7 @@ from wirekit.net.lookup import hostname, resolve, reverse, service_name, service
 from wirekit.net.options import get_option, set_option
 from wirekit.net.stream import Stream
 from wirekit.net.tls import client_context, server_context
+from wirekit.proto.buffer import ReceiveBuffer
 
 __all__ = [
     "Address",

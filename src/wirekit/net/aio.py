@@ -16,8 +16,8 @@ from typing import Any, cast
 from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS, Limits, Timeouts
 from wirekit.errors import ConnectionClosed, IncompleteRead, Timeout
 from wirekit.net.address import Address
-from wirekit.net.buffer import ReceiveBuffer
 from wirekit.net.framing import Framer
+from wirekit.proto.buffer import ReceiveBuffer
 
 __all__ = ["AsyncStream", "IdleTimer", "StreamProtocol"]
 

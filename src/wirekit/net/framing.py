@@ -24,7 +24,7 @@ from collections import deque
 
 from wirekit.config import DEFAULT_LIMITS
 from wirekit.errors import ConfigError, IncompleteRead, LocalProtocolError, MessageTooLarge
-from wirekit.net.buffer import ReceiveBuffer
+from wirekit.proto.buffer import ReceiveBuffer
 
 __all__ = ["DelimiterFramer", "Framer", "LengthPrefixFramer", "LineFramer", "PassThroughFramer"]
 

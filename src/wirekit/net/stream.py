@@ -21,10 +21,10 @@ from typing import BinaryIO, Final
 from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS, Limits, Timeouts
 from wirekit.errors import IncompleteRead, LocalProtocolError, Timeout
 from wirekit.net.address import Address
-from wirekit.net.buffer import ReceiveBuffer
 from wirekit.net.deadline import Deadline
 from wirekit.net.framing import Framer
 from wirekit.net.oserrors import translate, translating
+from wirekit.proto.buffer import ReceiveBuffer
 
 __all__ = ["DEFAULT", "Stream"]
 
@@ -156,7 +156,7 @@ class Stream:
     # -- reading --------------------------------------------------------------------------
     def recv(self, max_bytes: int = _RECV_SIZE, timeout: TimeoutArg = DEFAULT) -> bytes:
         """Whatever is available, up to ``max_bytes``; ``b""`` once the peer has closed."""
-        if self.buffer._data:
+        if self.buffer.data:
             return self.buffer.take(max_bytes)
         seconds = self.timeouts.read if isinstance(timeout, _Default) else timeout
         return self._recv_once(max_bytes, seconds)
@@ -325,7 +325,7 @@ class Stream:
         for a hot loop that calls ``recv``/``sendall`` itself (a server's echo path: each
         Python frame between two system calls costs a GIL hand-off under many threads).
         None under TLS or with bytes buffered: use the stream's own methods then."""
-        if not self._kernel_timeouts or self.buffer._data or self._eof:
+        if not self._kernel_timeouts or self.buffer.data or self._eof:
             return None
         self._arm(socket.SO_RCVTIMEO, self.timeouts.read)
         self._arm(socket.SO_SNDTIMEO, self.timeouts.write)

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
 from wirekit.errors import ConfigError, LocalProtocolError, RemoteProtocolError
+from wirekit.proto.buffer import ReceiveBuffer
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -210,13 +211,14 @@ class ProxyHeaderReader:
     ``max_size`` bounds the v2 payload (the bytes after the 16-byte fixed part, 0-65535).
     """
 
-    __slots__ = ("_buf", "_end", "_eof", "_error", "_header", "_max_size")
+    __slots__ = ("_buf", "_end", "_eof", "_error", "_header", "_max_size", "_received")
 
     def __init__(self, *, max_size: int = DEFAULT_MAX_SIZE) -> None:
         if type(max_size) is not int or not 0 <= max_size <= 0xFFFF:
             raise ConfigError(f"max_size must be an int in 0..65535, got {max_size!r}")
         self._max_size = max_size
-        self._buf = bytearray()
+        self._received = ReceiveBuffer()
+        self._buf = self._received.data
         self._eof = False
         self._header: ProxyHeader | None = None
         self._end = 0
@@ -227,7 +229,7 @@ class ProxyHeaderReader:
         if self._eof and data:
             raise LocalProtocolError("receive_data() after EOF")
         if data:
-            self._buf += data
+            self._received.feed(data)
         else:
             self._eof = True
 

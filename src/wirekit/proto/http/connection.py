@@ -37,6 +37,7 @@ from typing import Any, Final
 
 from wirekit.config import DEFAULT_LIMITS, Limits
 from wirekit.errors import ConfigError, LimitExceeded, LocalProtocolError, RemoteProtocolError
+from wirekit.proto.buffer import ReceiveBuffer
 from wirekit.proto.http.body import BodyReader, ChunkedReader, LengthReader, UntilCloseReader
 from wirekit.proto.http.dates import http_date
 from wirekit.proto.http.events import (
@@ -96,9 +97,9 @@ class Connection:
 
     __slots__ = (
         "_buf", "_client_waiting_100", "_cstate", "_eof", "_fields", "_finder", "_framing",
-        "_last_head", "_limits", "_max_body", "_methods", "_reader", "_request_method",
-        "_require_host", "_server_header", "_writer", "head_line", "our_role",
-        "their_http_version", "their_role",
+        "_last_head", "_limits", "_max_body", "_methods", "_reader", "_received",
+        "_request_method", "_require_host", "_server_header", "_writer", "head_line",
+        "our_role", "their_http_version", "their_role",
     )  # fmt: skip
 
     def __init__(
@@ -125,7 +126,9 @@ class Connection:
         self._methods = None if methods is None else frozenset(methods)
         self._server_header = server_header
         self._require_host = not dangerous_allow_missing_host
-        self._buf = bytearray()
+        # What arrived and is not parsed yet: the scanners below work on its bytes in place.
+        self._received = ReceiveBuffer()
+        self._buf = self._received.data
         self._eof = False
         self._finder = HeadFinder(limits)
         self._fields = FieldSectionParser(limits)
@@ -243,7 +246,7 @@ class Connection:
         if data:
             if self._eof:
                 raise LocalProtocolError("received data after the end of the stream")
-            self._buf += data
+            self._received.feed(data)
         else:
             self._eof = True
 

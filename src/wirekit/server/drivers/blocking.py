@@ -161,7 +161,7 @@ class BlockingShell:
         when the stop came first (an idle connection learns of it at once; a busy one after
         its exchange), None when ``timeout`` passed."""
         stream, sock = self.stream, self.stream.socket
-        if stream.buffer._data or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+        if stream.buffer.data or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
             return True  # bytes already here (in our buffer, or decrypted by TLS)
         stop_fd = self.server.process.stop_signal()
         watched: list[Any] = [stream.socket, stop_fd]
