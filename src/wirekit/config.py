@@ -21,6 +21,7 @@ __all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUTS", "Limits", "TLSConfig", "Timeout
 
 KiB = 1024
 MiB = 1024 * KiB
+GiB = 1024 * MiB
 
 
 def _check_positive(obj: DataclassInstance, *, allow_none: bool) -> None:
@@ -76,8 +77,13 @@ class Limits:
     max_header_count: int = 100
     # Whole header block: 64 KiB (h11 uses 16 KiB, waitress 256 KiB).
     max_header_block: int = 64 * KiB
-    # Bodies read into memory (forms, XML-RPC, CGI input): 10 MiB; streaming paths may go higher.
+    # Bodies read into memory (XML, JSON, HTML documents, RPC calls): 10 MiB.
     max_body: int = 10 * MiB
+    # Request content the HTTP server passes to an application, which reads it as a stream
+    # (wsgi.input): 1 GiB as waitress (gunicorn has no bound, nginx 1 MiB). An upload of a
+    # few hundred MiB to Flask or Django must work; the forms layer and CGI keep their own
+    # smaller caps for what they hold (`wirekit serve --max-body`).
+    max_request_body: int = 1 * GiB
     # One framed message (line, length-prefixed frame) on a plain socket: 1 MiB.
     max_message: int = 1 * MiB
     # A single text line read with readline(): the same bound as a header field.

@@ -26,7 +26,7 @@ def echo_until_eof(conn: socket.socket) -> None:
 
 def test_stdin_to_socket_to_stdout(cli, raw_server):
     peer = raw_server(echo_until_eof)
-    result = cli("connect", peer.address, input=b"hello\nworld\n")
+    result = cli("connect", peer.address, "--lf", input=b"hello\nworld\n")
     assert result.code == 0, result.stderr
     assert result.stdout == "hello\nworld\n[12 bytes]\n"
 
@@ -47,6 +47,40 @@ def test_host_and_port_as_two_arguments_with_crlf(cli, raw_server):
     assert result.code == 0, result.stderr
     assert got == [b"HELO x\r\nQUIT\r\n"]
     assert result.stdout == "ok\r\n"
+
+
+def test_typed_lines_go_out_as_crlf_by_default_and_raw_with_lf(cli, raw_server):
+    got: list[bytes] = []
+
+    def record(conn: socket.socket) -> None:
+        data = b""
+        while chunk := conn.recv(100):
+            data += chunk
+        got.append(data)
+
+    for flags, sent in [((), b"A\r\nB\r\n"), (("--lf",), b"A\nB\r\n")]:
+        peer = raw_server(record)
+        result = cli("connect", peer.address, *flags, "--wait", "0", input=b"A\nB\r\n")
+        assert result.code == 0, result.stderr
+        assert got.pop() == sent
+
+
+def test_a_request_typed_as_on_slide_1_10_gets_an_answer(cli):
+    # Typed with bare LF, the request used to get a 400 from wirekit's own server.
+    from wirekit.http.server import HTTPServer
+
+    def hello(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    server = HTTPServer(hello, "127.0.0.1:0").start()
+    try:
+        address = f"{server.address.host}:{server.address.port}"
+        result = cli("connect", address, input=b"GET / HTTP/1.0\nHost: x\n\n")
+    finally:
+        server.shutdown(timeout=10)
+    assert result.code == 0, result.stderr
+    assert result.stdout.startswith("HTTP/1.1 200 OK\r\n") and result.stdout.endswith("hello")
 
 
 def test_exits_when_the_server_closes_even_while_input_is_open(raw_server):
@@ -82,7 +116,7 @@ def test_send_file_with_hex_view(cli, raw_server, tmp_path):
     request = tmp_path / "request.bin"
     request.write_bytes(b"\x00\x01ABC")
     peer = raw_server(echo_until_eof)
-    result = cli("connect", peer.address, "--send", str(request), "--hex")
+    result = cli("connect", peer.address, "--send", str(request), "--hex", "--lf")
     assert result.code == 0, result.stderr
     assert result.stdout.startswith("00000000  00 01 41 42 43")
     assert "|..ABC" in result.stdout
@@ -90,7 +124,7 @@ def test_send_file_with_hex_view(cli, raw_server, tmp_path):
 
 def test_unix_socket(cli, raw_server, short_tmp):
     peer = raw_server(echo_until_eof, family="unix", path=str(short_tmp / "e.sock"))
-    result = cli("connect", peer.address, input=b"via unix\n")
+    result = cli("connect", peer.address, "--lf", input=b"via unix\n")
     assert result.code == 0, result.stderr
     assert result.stdout.startswith("via unix\n")
 
@@ -138,7 +172,7 @@ def test_tls_with_a_test_ca(cli, raw_server, tmp_path):
             tls.sendall(b"secure " + tls.recv(100))
 
     peer = raw_server(tls_echo)
-    result = cli("connect", "--tls", "--cafile", str(tmp_path / "ca.pem"), peer.address,
+    result = cli("connect", "--tls", "--lf", "--cafile", str(tmp_path / "ca.pem"), peer.address,
                  input=b"hi\n")
     assert result.code == 0, result.stderr
     assert result.stdout == "secure hi\n"
@@ -191,7 +225,7 @@ def test_standard_input_from_a_file_is_sent_whole(raw_server, tmp_path):
     request.write_bytes(b"from a file\n")
     peer = raw_server(echo_until_eof)
     with request.open("rb") as stdin:
-        proc = subprocess.run([sys.executable, "-m", "wirekit", "connect", peer.address],
+        proc = subprocess.run([sys.executable, "-m", "wirekit", "connect", peer.address, "--lf"],
                               stdin=stdin, capture_output=True, timeout=30, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == b"from a file\n[12 bytes]\n"
@@ -200,7 +234,7 @@ def test_standard_input_from_a_file_is_sent_whole(raw_server, tmp_path):
 def test_standard_input_from_dev_null(raw_server):
     peer = raw_server(lambda conn: conn.sendall(b"hello\n"))
     with open(os.devnull, "rb") as stdin:
-        proc = subprocess.run([sys.executable, "-m", "wirekit", "connect", peer.address],
+        proc = subprocess.run([sys.executable, "-m", "wirekit", "connect", peer.address, "--lf"],
                               stdin=stdin, capture_output=True, timeout=30, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == b"hello\n"

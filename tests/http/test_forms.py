@@ -126,7 +126,14 @@ def test_multipart_fields_and_files(tmp_path):
         assert upload.is_file and upload.filename == "notes.txt"
         assert upload.content_type == "text/plain" and upload.size == 30
         assert upload.value == b"line1\r\nline2\r\n--not-a-boundary"
-        assert upload.file.read(5) == b"line1" and upload.file.read(5) == b"line1"  # rewound
+        # reading moves the file, as with cgi.FieldStorage: the chunk loop of the course ends
+        assert upload.file.read(5) == b"line1" and upload.file.read(7) == b"\r\nline2"
+        upload.file.seek(0)
+        pieces = []
+        while chunk := upload.file.read(4):
+            pieces.append(chunk)
+        assert b"".join(pieces) == upload.value  # .value reads from the start, leaves it there
+        assert upload.file.tell() == 0
         assert upload.save(tmp_path / "saved") == 30
         assert (tmp_path / "saved").read_bytes() == upload.value
         assert [f.filename for f in form.files] == ["notes.txt", ""]

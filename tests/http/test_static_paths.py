@@ -292,3 +292,54 @@ def test_no_name_can_climb_or_hide_a_separator(path_info: str):
         for name in names:
             assert name not in ("", ".", "..")
             assert "/" not in name and "\\" not in name and "\x00" not in name
+
+
+class _SwapBeforeOpen(StaticFiles):
+    """Swaps ``docs`` for a link to outside the root after the path check, before the open:
+    the window a racing attacker aims for, made certain instead of hoped for."""
+
+    def __init__(self, root: Path, outside: Path) -> None:
+        super().__init__(root)
+        self.docs, self.outside = root / "docs", outside
+        self.swapped = 0
+
+    def _open(self, found):
+        if self.docs.is_dir() and not self.docs.is_symlink():
+            self.docs.rename(self.docs.with_name("docs.real"))
+            self.docs.symlink_to(self.outside, target_is_directory=True)
+            self.swapped += 1
+        return super()._open(found)
+
+
+def test_a_directory_swapped_for_a_link_after_the_check_serves_nothing_outside(tmp_path):
+    # A race measured 10,228 files from outside the root in 62,439 requests: the check walked
+    # the names, then open() followed the swapped directory (O_NOFOLLOW guards the last name).
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "docs").mkdir(parents=True)
+    outside.mkdir()
+    (root / "docs" / "page.txt").write_bytes(b"inside" * 20_000)  # not the small-file cache
+    (outside / "page.txt").write_bytes(b"SECRET" * 20_000)
+    app = _SwapBeforeOpen(root, outside)
+    with serve_wsgi(app) as url:
+        answer = raw_request(url, "/docs/page.txt")
+    assert app.swapped == 1
+    assert b"SECRET" not in answer.body and answer.status == 404
+
+
+def test_the_walk_without_proc_refuses_links_on_the_way(tmp_path, monkeypatch):
+    from wirekit.http.static import paths
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "a").mkdir(parents=True)
+    outside.mkdir()
+    (root / "a" / "f.txt").write_bytes(b"in")
+    (outside / "f.txt").write_bytes(b"out")
+    found = paths.resolve(str(root), str(root), ["a", "f.txt"], follow_symlinks=False)
+    monkeypatch.setattr(paths, "_HAVE_PROC", False)
+    fd = paths.open_checked(str(root), found, follow_symlinks=False)
+    assert os.read(fd, 10) == b"in"
+    os.close(fd)
+    (root / "a").rename(root / "a.real")
+    (root / "a").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(PathRefused):
+        paths.open_checked(str(root), found, follow_symlinks=False)

@@ -117,7 +117,7 @@ def test_between_messages_knows_a_length_prefix_alone_is_a_message_in_flight():
     framer = LengthPrefixFramer()
     assert framer.between_messages
     framer.feed(b"\x00\x00\x00\x05")  # the prefix arrived, the payload not yet
-    assert not framer.buffer and not framer.between_messages
+    assert framer.pending == 4 and not framer.between_messages  # kept until the frame is whole
     assert framer.feed(b"hello") == [b"hello"]
     assert framer.between_messages
     line = LineFramer()

@@ -11,6 +11,7 @@ import trustme
 
 from wirekit.config import Timeouts
 from wirekit.errors import (
+    ConfigError,
     ConnectError,
     ConnectionClosed,
     IncompleteRead,
@@ -107,6 +108,72 @@ def test_framed_messages_over_a_socket(raw_server):
         assert stream.read_message(reader) == b""
         assert stream.read_message(reader) == b"three" * 1000
         assert stream.read_message(reader) is None
+
+
+def test_bytes_after_a_message_belong_to_the_stream_not_the_framer(raw_server):
+    # A new framer per call, or readline() after a framer, lost what the last read held.
+    frames = LengthPrefixFramer()
+    payload = b"first\nsecond\n" + frames.encode(b"binary") + b"tail line\nrest"
+    peer = raw_server(lambda c: c.sendall(payload))
+    with connect(peer.address) as stream:
+        assert stream.read_message(LineFramer()) == b"first"
+        assert stream.read_message(LineFramer()) == b"second"          # a new framer
+        assert stream.read_message(LengthPrefixFramer()) == b"binary"  # another protocol
+        assert stream.readline() == b"tail line\n"
+        assert stream.recv_exactly(4) == b"rest"
+
+
+async def _async_switch(address: str) -> list[bytes | None]:
+    import asyncio
+
+    from wirekit.net.aio import AsyncStream, StreamProtocol
+
+    host, port = address.rsplit(":", 1)
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_connection(StreamProtocol, host, int(port))
+    stream = AsyncStream(protocol)
+    try:
+        return [await stream.read_message(LineFramer()), await stream.read_message(LineFramer()),
+                await stream.readline(), await stream.read_message(LineFramer())]
+    finally:
+        transport.close()
+
+
+def test_the_asyncio_stream_keeps_bytes_across_framers_too(raw_server):
+    import asyncio
+
+    peer = raw_server(lambda c: c.sendall(b"one\ntwo\nthree\n"))
+    assert asyncio.run(_async_switch(peer.address)) == [b"one", b"two", b"three\n", None]
+
+
+def test_makefile_reads_and_writes_like_a_socket_file(raw_server):
+    # Course slide 1-38: wrap the connection in a file and use readline / write.
+    def greet(conn: socket.socket) -> None:
+        conn.sendall(b"220 hello\r\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            data += conn.recv(100)
+        conn.sendall(b"you said " + data)
+
+    peer = raw_server(greet)
+    with connect(peer.address) as stream:
+        assert stream.readline() == b"220 hello\r\n"
+        text = stream.makefile("rw", encoding="utf-8", newline="")
+        text.write("héllo\n")
+        text.flush()
+        assert text.readline() == "you said héllo\n"
+        assert text.read() == ""  # EOF
+        text.close()
+        assert not stream.closed  # the file does not own the stream
+
+
+def test_makefile_sees_bytes_the_stream_already_holds(raw_server):
+    peer = raw_server(lambda c: c.sendall(b"line one\nline two\n"))
+    with connect(peer.address) as stream:
+        assert stream.read_message(LineFramer()) == b"line one"
+        assert list(stream.makefile("rb")) == [b"line two\n"]
+    with pytest.raises(ConfigError):
+        stream.makefile("rx")
 
 
 def test_framed_message_cut_short_raises(raw_server):

@@ -162,11 +162,17 @@ def _receive_replies(endpoint: DatagramEndpoint, out: Output, wait: float) -> No
 
 @click.command(epilog="""\b
 Examples:
-  wirekit connect example.org:80 --crlf     # then type: GET / HTTP/1.0, Enter, Enter
+  wirekit connect example.org:80            # then type: GET / HTTP/1.0, Enter, Enter
   wirekit connect localhost 25              # HOST PORT works too, as with telnet
   wirekit connect --tls example.org:443
   wirekit connect --udp 127.0.0.1:9999      # each line is one datagram
   wirekit connect unix:/tmp/echo.sock --send request.txt --hex
+  wirekit connect 127.0.0.1:9000 --lf --send frames.bin   # bytes exactly as in the file
+
+\b
+Line ends: over TCP (and TLS, Unix) each LF typed or sent goes out as CR LF, as telnet does,
+since HTTP, SMTP and FTP want CR LF; --lf sends the bytes unchanged. UDP sends them unchanged
+unless --crlf.
 """)
 @click.argument("address")
 @click.argument("port", required=False, type=click.IntRange(0, 65535))
@@ -177,7 +183,9 @@ Examples:
               help="With --tls: also trust this CA certificate (PEM).")
 @click.option("--send", "send_path", type=click.Path(exists=True, dir_okay=False),
               help="Send this file instead of reading standard input.")
-@click.option("--crlf", is_flag=True, help="Turn line ends into CR LF (HTTP, SMTP, FTP).")
+@click.option("--crlf/--lf", default=None,
+              help="Send line ends as CR LF, or unchanged [default: CR LF over TCP, as "
+                   "telnet; unchanged over UDP].")
 @click.option("--hex", "hexview", is_flag=True, help="Show received bytes as a hex dump.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=5.0,
               show_default=True, help="Seconds allowed for connecting (and TLS).")
@@ -185,7 +193,7 @@ Examples:
               help="After the input ends, seconds to wait for replies [default: 30 for TCP, "
                    "2 for UDP, which has no close to wait for].")
 def command(address: str, port: int | None, udp: bool, tls: bool, insecure: bool,
-            cafile: str | None, send_path: str | None, crlf: bool, hexview: bool,
+            cafile: str | None, send_path: str | None, crlf: bool | None, hexview: bool,
             timeout: float, wait: float | None) -> None:
     """Connect to ADDRESS (HOST:PORT, [IPv6]:PORT or unix:/path) and relay standard input
     and output, like telnet. Ends when the server closes, or when the input ends and the
@@ -197,8 +205,9 @@ def command(address: str, port: int | None, udp: bool, tls: bool, insecure: bool
         raise click.UsageError("--tls cannot be combined with --udp")
     out = Output(sys.stdout.buffer, hexview)
     if udp:
-        _run_udp(target, send_path, crlf, out, 2.0 if wait is None else wait)
+        _run_udp(target, send_path, bool(crlf), out, 2.0 if wait is None else wait)
         return
+    crlf = crlf is not False  # TCP: CR LF unless --lf
     wait = 30.0 if wait is None else wait
     settings = TLSConfig(verify=not insecure, cafile=cafile) if tls else None
     with connect(target, timeout=timeout, tls=settings) as stream:

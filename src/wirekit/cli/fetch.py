@@ -1,237 +1,314 @@
-"""``wirekit get`` / ``wirekit post`` / ``wirekit http METHOD``: curl and httpie, the short way.
+"""``wirekit get`` / ``wirekit post`` / ``wirekit http METHOD``: curl's flags, httpie's items.
 
-Items after the URL say what to send: ``name=value`` is a query parameter for GET, HEAD,
-DELETE and OPTIONS and a form field otherwise (a JSON member with ``--json``), and
-``field@path`` uploads a file (multipart, streamed from disk). The body goes to standard
-output or ``-o FILE`` (with a progress bar on standard error when standard output is a
-terminal). A 4xx/5xx answer still prints its body, then one error line, and exits 1.
+The line is read in three steps, each in its own module: the request items after the URL
+(:mod:`wirekit.cli.items`, httpie's grammar), the options (:mod:`wirekit.cli.fetch_options`,
+curl's spellings), and where the body goes (:mod:`wirekit.cli.download` for ``-o/-O/-C``,
+:mod:`wirekit.cli.output` for the terminal). This module sends the request and turns every
+failure into one line on standard error and an exit code by cause (:mod:`wirekit.cli.exits`).
 
-The command is the one place that opts into the environment's proxy settings
-(``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``): the library never reads them unasked.
+A 4xx/5xx answer still prints its body (unless ``-f``), then the error line, and exits 4 or 5.
+The command is the one place that opts into the environment's proxy settings (``HTTP_PROXY``,
+``HTTPS_PROXY``, ``NO_PROXY``): the library never reads them unasked.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sys
-from collections.abc import Callable, Iterator
+from http.cookiejar import CookieJar, MozillaCookieJar
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 import click
 
-from wirekit.errors import WirekitError
-from wirekit.http.client import DigestAuth, Response, Session
+from wirekit.cli.download import Target, make_target, open_target, remote_name, resume_headers
+from wirekit.cli.exits import BAD_URL, USAGE, WRITE, RequestFailed, exit_code, http_exit_code
+from wirekit.cli.fetch_options import EPILOG, RequestCommand, request_options
+from wirekit.cli.items import complete_url, parse_header, parse_items, request_arguments
+from wirekit.cli.output import (
+    PrettyPrinter,
+    head_bytes,
+    response_verbose,
+    verbose_lines,
+)
+from wirekit.cli.progress import TransferBars
+from wirekit.errors import ConfigError, WirekitError
+from wirekit.http.client import BasicAuth, DigestAuth, InvalidURL, Request, Response, Session
+from wirekit.http.client.cookies import cookie_header, cookie_jar, save_jar
+from wirekit.http.client.urls import parse_url
 
-if TYPE_CHECKING:
-    from click._termui_impl import ProgressBar
+__all__ = ["http_command", "make_command", "run"]
 
-__all__ = ["make_command", "run"]
-
-_QUERY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
-_CHUNK = 256 * 1024
-
-
-def _parse_items(items: tuple[str, ...]) -> tuple[list[tuple[str, str]], list[tuple[str, Path]]]:
-    """Split ``name=value`` fields from ``field@path`` files (the first of '=' or '@' wins)."""
-    fields: list[tuple[str, str]] = []
-    files: list[tuple[str, Path]] = []
-    for item in items:
-        eq, at = item.find("="), item.find("@")
-        if eq <= 0 and at <= 0:
-            raise click.BadParameter(f"{item!r}: expected name=value or field@path",
-                                     param_hint="ITEMS")
-        if at > 0 and (eq < 0 or at < eq):
-            path = Path(item[at + 1 :])
-            if not path.is_file():
-                raise click.BadParameter(f"{item!r}: no such file {str(path)!r}",
-                                         param_hint="ITEMS")
-            files.append((item[:at], path))
-        else:
-            fields.append((item[:eq], item[eq + 1 :]))
-    return fields, files
+Options = dict[str, Any]
+_WANTS_LENGTH = frozenset({"POST", "PUT", "PATCH"})
 
 
-def _parse_headers(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    headers = []
-    for value in values:
-        name, colon, text = value.partition(":")
-        if not colon or not name.strip():
-            raise click.BadParameter(f"{value!r}: expected 'Name: value'", param_hint="--header")
-        headers.append((name.strip(), text.strip()))
-    return headers
+def run(method: str, url: str, items: tuple[str, ...], options: Options) -> None:
+    """Send one request as the options say and print (or save) the answer."""
+    try:
+        _run(method, url, items, options)
+    except RequestFailed as exc:
+        if options["silent"] and not options["show_error"]:
+            raise click.exceptions.Exit(exc.exit_code) from None
+        raise
 
 
-def _auth(value: str | None, digest: bool) -> Any:
-    if value is None:
-        if digest:
-            raise click.UsageError("--digest needs --auth user:password")
+def _run(method: str, url: str, items: tuple[str, ...], options: Options) -> None:
+    """Translate every failure into ``RequestFailed`` with its exit code."""
+    try:
+        _exchange(method, complete_url(url), items, options)
+    except (RequestFailed, BrokenPipeError):
+        raise
+    except InvalidURL as exc:
+        raise RequestFailed(str(exc), BAD_URL) from None
+    except ConfigError as exc:  # a bad item, header or file: nothing was sent
+        raise RequestFailed(str(exc), USAGE) from None
+    except WirekitError as exc:
+        raise RequestFailed(str(exc), exit_code(exc)) from None
+    except OSError as exc:  # writing standard output (a full disk, say)
+        raise RequestFailed(f"cannot write the output: {exc.strerror or exc}", WRITE) from None
+
+
+def _exchange(base_method: str, url: str, items: tuple[str, ...], options: Options) -> None:
+    method = _method(base_method, options)
+    arguments = request_arguments(method, parse_items(items), json_body=options["json"],
+                                  form=options["form"], data=_data(options["data"]))
+    headers = [parse_header(h) for h in options["header"]] + arguments.pop("headers")
+    target = _target(url, options)
+    if target is not None:
+        headers += resume_headers(target)
+    jar, sent_cookies, save_to = _cookies(options)
+    with contextlib.ExitStack() as stack:
+        if isinstance(arguments.get("data"), Path):
+            arguments["data"] = stack.enter_context(_open_body(arguments["data"]))
+        session = stack.enter_context(_session(options, jar))
+        request = Request(url, headers=headers, method=method, cookies=sent_cookies,
+                          **arguments)
+        bars = stack.enter_context(TransferBars(options, request, target))
+        if options["verbose"] and request.url.scheme not in ("file", "ftp"):
+            sys.stderr.write(verbose_lines(">", f"{method} {request.url.target} HTTP/1.1",
+                                           request_fields(session, request)))
+        response = stack.enter_context(session.send(
+            request, stream=True, allow_redirects=not options["no_follow"], **bars.callbacks()))
+        bars.uploaded()
+        if options["verbose"]:
+            _show_redirects(response)
+        code = _deliver(response, target, options, bars)
+    if save_to is not None and jar is not None:
+        _save_cookies(jar, save_to)
+    if code:
+        raise RequestFailed(f"HTTP {response.status} {response.reason} ({response.url})", code)
+
+
+def _method(base: str, options: Options) -> str:
+    method = (options["request"] or base).upper()
+    if options["head"]:
+        if method != "HEAD" and (options["request"] or base not in ("GET", "HEAD")):
+            raise RequestFailed(f"-I sends HEAD, not {method}", USAGE)
+        method = "HEAD"
+    return method
+
+
+def _data(values: tuple[str, ...]) -> bytes | None:
+    """``-d`` values as one body: text, ``@FILE`` or ``@-`` (stdin), joined by ``&`` (curl)."""
+    if not values:
         return None
-    user, colon, password = value.partition(":")
-    if not colon:
-        if not sys.stdin.isatty():
-            raise click.BadParameter("expected user:password", param_hint="--auth")
-        password = click.prompt(f"Password for {user}", hide_input=True, err=True)
-    return DigestAuth(user, password) if digest else (user, password)
+    parts = []
+    for value in values:
+        if value == "@-":
+            parts.append(sys.stdin.buffer.read())
+        elif value.startswith("@"):
+            try:
+                parts.append(Path(value[1:]).read_bytes())
+            except OSError as exc:
+                raise RequestFailed(f"-d: cannot read {value[1:]!r}: {exc.strerror}",
+                                    USAGE) from None
+        else:
+            parts.append(value.encode())
+    return b"&".join(parts)
 
 
-def _open_data(path: str) -> BinaryIO:
+def _open_body(path: Path) -> BinaryIO:
     try:
         return open(path, "rb")
     except OSError as exc:
-        raise click.BadParameter(f"cannot read {path!r}: {exc.strerror}",
-                                 param_hint="--data") from None
+        raise RequestFailed(f"cannot read {str(path)!r}: {exc.strerror}", USAGE) from None
 
 
-def _show_head(response: Response, out: BinaryIO) -> None:
-    lines = [f"HTTP/{response.http_version} {response.status} {response.reason}"]
-    lines += [f"{name}: {value}" for name, value in response.headers]
-    out.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace"))
+def _target(url: str, options: Options) -> Target | None:
+    """The file the body is saved to (``-o``/``-O``), if any."""
+    output, resume = options["output"], options["continue_at"]
+    if output is not None and options["remote_name"]:
+        raise RequestFailed("-o and -O both name the output file; pick one", USAGE)
+    path = remote_name(parse_url(url).path) if options["remote_name"] else output
+    if path == "-":
+        path = None
+    if resume is not None:
+        if resume != "-":
+            raise RequestFailed("-C takes '-' (continue where the file ends)", USAGE)
+        if path is None:
+            raise RequestFailed("-C - resumes a download into a file: add -o FILE or -O",
+                                USAGE)
+    return None if path is None else make_target(path, resume is not None)
 
 
-@contextlib.contextmanager
-def _progress(response: Response, show: bool) -> Iterator[Callable[[int], None]]:
-    if not show:
-        yield lambda n: None
-        return
-    length = response.headers.get("content-length")
-    bar: ProgressBar[int]  # a bar over a byte count: no iterable to infer the item type from
-    with click.progressbar(length=int(length) if length and length.isdigit() else None,
-                           label="Downloading", file=sys.stderr) as bar:
-        yield bar.update
+def _cookies(options: Options) -> tuple[CookieJar | None, dict[str, str] | None, str | None]:
+    """``(jar, cookies to send, file to save the jar to)`` from ``-b``, ``-c``, ``--cookies``."""
+    jar: CookieJar | None = None
+    save_to = options["cookie_jar"] or options["cookies"]
+    if options["cookies"]:
+        jar = cookie_jar(options["cookies"])
+    value, data = options["cookie"], None
+    if value is not None and "=" in value:  # curl: with '=' it is cookie data
+        data = {}
+        for pair in filter(None, (p.strip() for p in value.split(";"))):
+            name, equals, text = pair.partition("=")
+            if not equals or not name.strip():
+                raise RequestFailed(f"-b: {pair!r} is not name=value", USAGE)
+            data[name.strip()] = text.strip()
+    elif value is not None:
+        if jar is not None:
+            raise RequestFailed("-b FILE and --cookies FILE both load a jar; pick one", USAGE)
+        jar = cookie_jar(value)
+    if save_to is not None and jar is None:
+        jar = MozillaCookieJar()
+    return jar, data, save_to
 
 
-def _write_body(response: Response, output: str | None) -> None:
-    if output is None or output == "-":
-        out = sys.stdout.buffer
-        for chunk in response.iter_bytes():
-            out.write(chunk)
-        out.flush()
-        return
+def _save_cookies(jar: CookieJar, path: str) -> None:
     try:
-        handle = open(output, "wb")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {output!r}: {exc.strerror}") from None
-    with handle, _progress(response, sys.stdout.isatty()) as advance:
-        for chunk in response.iter_bytes():
-            handle.write(chunk)
-            advance(len(chunk))
+        save_jar(jar, path)
+    except (OSError, ConfigError) as exc:
+        text = getattr(exc, "strerror", None) or exc
+        raise RequestFailed(f"cannot save cookies to {path!r}: {text}", WRITE) from None
 
 
-def _request_arguments(method: str, items: tuple[str, ...], options: dict[str, Any]
-                       ) -> dict[str, Any]:
-    """``params``/``data``/``json``/``files`` for the items and ``--data``/``--json``."""
-    fields, files = _parse_items(items)
-    if files and (method in _QUERY_METHODS or options["json"]):
-        raise click.UsageError("file uploads (field@path) need a body: use POST/PUT, no --json")
-    if options["data"] is not None:
-        if fields or files:
-            raise click.UsageError("--data cannot be combined with name=value or field@path")
-        text = options["data"]
-        return {"data": _open_data(text[1:]) if text.startswith("@") else text.encode()}
-    if method in _QUERY_METHODS:
-        return {"params": fields or None}
-    if options["json"]:
-        return {"json": dict(fields)}
-    return {"data": fields or None, "files": files or None}
+def _auth(user: str | None, digest: bool) -> BasicAuth | DigestAuth | None:
+    if user is None:
+        if digest:
+            raise RequestFailed("--digest needs -u USER[:PASSWORD]", USAGE)
+        return None
+    name, colon, password = user.partition(":")
+    if not colon:
+        if not sys.stdin.isatty():
+            raise RequestFailed(f"-u {name}: no password, and no terminal to ask for it",
+                                USAGE)
+        password = click.prompt(f"Enter host password for user '{name}'", hide_input=True,
+                                err=True)
+    return DigestAuth(name, password) if digest else BasicAuth(name, password)
 
 
-def _session(options: dict[str, Any]) -> Session:
+def _session(options: Options, jar: CookieJar | None) -> Session:
     proxy = options["proxy"]
+    extra: dict[str, Any] = {}
+    if options["unix_socket"]:
+        extra["unix_socket"] = options["unix_socket"]
+    if options["retry"]:
+        extra["retries"] = options["retry"]
     return Session(
-        auth=_auth(options["auth"], options["digest"]), cookie_file=options["cookies"],
+        auth=_auth(options["user"], options["digest"]), cookies=jar,
         proxies={"http": proxy, "https": proxy} if proxy else None, trust_env=True,
         verify=options["cafile"] or not options["insecure"],
         cert=(options["cert"], options["key"]) if options["key"] else options["cert"],
         timeout=options["timeout"], raise_for_status=False,
-        max_redirects=options["max_redirects"],
+        max_redirects=options["max_redirects"], **extra,
     )  # fmt: skip
 
 
-def run(method: str, url: str, items: tuple[str, ...], options: dict[str, Any]) -> None:
-    """Send one request as the options say and print (or save) the answer."""
-    arguments = _request_arguments(method, items, options)
-    headers = _parse_headers(options["header"])
-    if options["json"]:
-        headers.insert(0, ("Accept", "application/json"))
-    session = _session(options)
-    try:
-        with session, session.request(method, url, headers=headers, stream=True,
-                                      allow_redirects=not options["no_follow"],
-                                      **arguments) as response:
-            if options["include"]:
-                _show_head(response, sys.stdout.buffer)
-            failed = response.status >= 400
-            _write_body(response, None if failed else options["output"])
-    except OSError as exc:  # saving --cookies, say
-        if isinstance(exc, WirekitError | BrokenPipeError):
-            raise
-        raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}") from None
-    finally:
-        if hasattr(arguments.get("data"), "close"):
-            arguments["data"].close()
-    if failed:
-        raise click.ClickException(f"HTTP {response.status} {response.reason} ({response.url})")
+def request_fields(session: Session, request: Request) -> list[tuple[str, str]]:
+    """The field lines the session will send for ``request`` (first hop), for ``-v``: the
+    same precedence as the session's (caller's fields over its defaults, framing last)."""
+    url, names = request.url, {n.lower() for n, _ in request.headers}
+    fields = [] if "host" in names else [("Host", url.authority)]
+    fields += [p for p in session.headers.pairs() if p[0].lower() not in names]
+    fields += [(n, v) for n, v in request.headers if v is not None
+               and n.lower() not in ("content-length", "transfer-encoding")]
+    auth = request.auth or session.auth
+    if isinstance(auth, BasicAuth) and "authorization" not in names:
+        fields.append(("Authorization", auth.authorization(request.method, url) or ""))
+    jar = cookie_header(session.cookies, url) if session.cookies is not None else None
+    sent = "; ".join(f"{n}={v}" for n, v in (request.cookies or {}).items())
+    if (jar or sent) and "cookie" not in names:
+        fields.append(("Cookie", "; ".join(filter(None, (sent, jar)))))
+    body = request.body
+    if body is not None:
+        if body.content_type is not None and "content-type" not in names:
+            fields.append(("Content-Type", body.content_type))
+        fields.append(("Content-Length", str(body.length)) if body.length is not None
+                      else ("Transfer-Encoding", "chunked"))
+    elif request.method in _WANTS_LENGTH:
+        fields.append(("Content-Length", "0"))
+    return fields
 
 
-def _options(function: Callable[..., Any]) -> Callable[..., Any]:
-    decorators = [
-        click.argument("url"),
-        click.argument("items", nargs=-1),
-        click.option("-o", "--output", metavar="FILE", help="Write the body to FILE."),
-        click.option("-i", "--include", is_flag=True, help="Show the status line and headers."),
-        click.option("-H", "--header", multiple=True, metavar="'NAME: VALUE'",
-                     help="Add a request header (repeatable)."),
-        click.option("--json", is_flag=True, help="Send name=value items as a JSON object."),
-        click.option("--data", metavar="TEXT|@FILE", help="Send this raw body (or a file)."),
-        click.option("--auth", metavar="USER:PASSWORD", help="Basic (or --digest) credentials."),
-        click.option("--digest", is_flag=True, help="Use Digest authentication (RFC 7616)."),
-        click.option("--cookies", type=click.Path(dir_okay=False), metavar="FILE",
-                     help="Load cookies from FILE and save them back (cookies.txt format)."),
-        click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
-                     show_default=True, help="Seconds to connect, and per read."),
-        click.option("--insecure", is_flag=True, help="Do not verify the TLS certificate."),
-        click.option("--cafile", type=click.Path(exists=True, dir_okay=False),
-                     help="Trust this CA certificate (PEM) for TLS."),
-        click.option("--cert", type=click.Path(exists=True, dir_okay=False),
-                     help="Client certificate (PEM), for servers that ask for one."),
-        click.option("--key", type=click.Path(exists=True, dir_okay=False),
-                     help="Private key of --cert, if not in the same file."),
-        click.option("--proxy", metavar="URL", help="HTTP proxy (default: $HTTP(S)_PROXY)."),
-        click.option("--no-follow", is_flag=True, help="Do not follow redirects."),
-        click.option("--max-redirects", type=click.IntRange(min=0), default=20,
-                     show_default=True, help="Redirects to follow at most."),
-    ]
-    for decorator in reversed(decorators):
-        function = decorator(function)
-    return function
+def _show_redirects(response: Response) -> None:
+    """``< `` heads of every response of a redirect chain, for ``-v``."""
+    chain = [*response.history, response]
+    for hop, following in itertools.pairwise(chain):
+        sys.stderr.write(response_verbose(hop) + f"* redirected to {following.url}\n")
+    sys.stderr.write(response_verbose(response))
 
 
-_EPILOG = """\b
-Examples:
-  wirekit get http://127.0.0.1:8000/ -i
-  wirekit get http://127.0.0.1:8000/search q=python page=2
-  wirekit get http://127.0.0.1:8000/big.iso -o big.iso
-  wirekit post http://127.0.0.1:8000/login user=ann password=secret --cookies jar.txt
-  wirekit post http://127.0.0.1:8000/upload title=holiday photo@beach.jpg
-  wirekit http PUT http://127.0.0.1:8000/api/item/1 --json name=pen price=2
-"""
+def _deliver(response: Response, target: Target | None, options: Options,
+             bars: TransferBars) -> int:
+    """Print the head and the body (or save it); the HTTP exit code (0, 4 or 5)."""
+    pretty = options["pretty"] if options["pretty"] is not None else sys.stdout.isatty()
+    printer = PrettyPrinter() if pretty else None
+    if options["include"] or options["head"]:
+        if printer is not None:
+            printer.head(response)
+        else:
+            sys.stdout.buffer.write(head_bytes(response))
+    code = http_exit_code(response.status)
+    if target is not None and target.offset and response.status == 416:
+        code = 0  # open_target decides: already complete, or an error
+    elif code:
+        target = None  # an error page goes to the terminal, never over the file
+        if options["fail"]:
+            response.close()
+            return code
+    if target is not None:
+        _save(response, target, bars)
+    elif printer is not None:
+        printer.body(response)
+    else:
+        out = sys.stdout.buffer
+        for chunk in response.iter_bytes():
+            out.write(chunk)
+    sys.stdout.flush()
+    return code
+
+
+def _save(response: Response, target: Target, bars: TransferBars) -> None:
+    handle = open_target(target, response)
+    if handle is None:
+        response.close()
+        return
+    bars.downloading = True
+    with handle:
+        for chunk in response.iter_bytes():
+            try:
+                handle.write(chunk)
+            except OSError as exc:
+                raise RequestFailed(f"cannot write {str(target.path)!r}: {exc.strerror}",
+                                    WRITE) from None
 
 
 def make_command(method: str, summary: str) -> click.Command:
     """``wirekit get``/``post``: the request command for one fixed ``method``."""
 
-    @click.command(help=summary, epilog=_EPILOG)
-    @_options
+    @click.command(cls=RequestCommand, help=summary, epilog=EPILOG)
+    @request_options
     def command(url: str, items: tuple[str, ...], **options: Any) -> None:
         run(method, url, items, options)
 
     return command
 
 
-@click.command(epilog=_EPILOG)
+@click.command(cls=RequestCommand, epilog=EPILOG)
 @click.argument("method")
-@_options
+@request_options
 def http_command(method: str, url: str, items: tuple[str, ...], **options: Any) -> None:
     """Send METHOD to URL (any method: GET, HEAD, PUT, DELETE, PATCH, OPTIONS, ...)."""
     run(method.upper(), url, items, options)

@@ -2,7 +2,9 @@
 
 Subcommands are imported only when used, so ``wirekit --help`` and every command start fast.
 Errors never show a traceback: bad arguments print one line and exit 2, failures of the network
-or the peer print one line and exit 1, Ctrl-C exits 130.
+or the peer print one line and exit 1, Ctrl-C exits 130. The request commands (get, post, http)
+exit by cause with curl's numbers (:mod:`wirekit.cli.exits`): they raise a ``ClickException``
+carrying the code, which is printed here like any other.
 """
 
 from __future__ import annotations

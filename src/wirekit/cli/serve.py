@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from wirekit.cli.serving import listen_address, server_options
+from wirekit.cli.sizes import BYTE_SIZE
 from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS
 from wirekit.errors import ConfigError, WirekitError
 from wirekit.server.modes import Async, Fork, Mode, Prefork, Sync, Threads
@@ -25,6 +26,14 @@ HTTP_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                            "directory is importable) instead of files."}),
     (("--cgi",), {"is_flag": True,
                   "help": "Run executables under DIR/cgi-bin/ as CGI scripts (RFC 3875)."}),
+    (("--cgi-timeout",), {"type": click.FloatRange(min=0, min_open=True), "metavar": "S",
+                          "default": 30.0, "show_default": True,
+                          "help": "Seconds a CGI script may run in all before it is stopped "
+                                  "(504 if it had not answered yet)."}),
+    (("--reload",), {"is_flag": True,
+                     "help": "Development: restart when a .py file under the current "
+                             "directory changes (needs the watchfiles package: pip install "
+                             "'wirekit[reload]')."}),
     (("--cgi-dir",), {"default": "/cgi-bin", "show_default": True, "metavar": "URLPATH",
                       "help": "Where CGI scripts live, as a URL path under DIR."}),
     (("--follow-symlinks",), {"is_flag": True,
@@ -46,6 +55,11 @@ HTTP_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                               "default": DEFAULT_LIMITS.max_connections, "show_default": True,
                               "help": "Connections per process; when full, the longest-idle "
                                       "one is closed, or a new one gets a 503 (async)."}),
+    (("--max-body",), {"type": BYTE_SIZE, "metavar": "SIZE", "default": "1G",
+                       "show_default": True,
+                       "help": "Largest request body passed to the application (K, M, G "
+                               "suffixes); above it a 413 that states the limit. Forms and "
+                               "CGI keep their own caps (64M)."}),
     (("--certfile",), {"type": click.Path(exists=True, dir_okay=False), "metavar": "PEM",
                        "help": "Serve HTTPS with this certificate (chain)."}),
     (("--keyfile",), {"type": click.Path(exists=True, dir_okay=False), "metavar": "PEM",
@@ -84,6 +98,8 @@ Examples:
   wirekit serve ./public                 # static files (listing, ranges, 304s)
   wirekit serve ./site --cgi             # ... and CGI scripts in ./site/cgi-bin/
   wirekit serve --wsgi myapp:app         # a WSGI application (Flask, Django, ...)
+  wirekit serve --wsgi 'myapp:create_app()'   # ... made by a factory
+  wirekit serve --wsgi myapp:app --reload     # restart on code changes (development)
   wirekit serve --wsgi myapp:app -w 2    # 2 processes, each an event loop
   wirekit serve --wsgi myapp:app -t 64 --keep-alive 2   # 64 app threads
   wirekit serve ./public --certfile cert.pem --keyfile key.pem   # HTTPS
@@ -107,8 +123,38 @@ def command(directory: str | None, **options: Any) -> None:
     """
     logging.basicConfig(level=options["log_level"].upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
+    if options["reload"] and os.environ.get(_RELOADED) != "1":
+        _application(directory, options)  # a wrong DIR or app fails now, with exit 2
+        _run_reloading()
+        return
     app, what = _application(directory, options)
     _serve(app, what, options)
+
+
+_RELOADED = "WIREKIT_SERVE_RELOADED"
+
+
+def _run_reloading() -> None:
+    """Run this same command in a child process, and start a new one whenever a Python file
+    under the current directory changes (watchfiles' ``run_process``), until Ctrl-C. A child
+    that fails (a syntax error just saved) is started again at the next change."""
+    try:
+        from watchfiles import PythonFilter, run_process
+    except ImportError:
+        raise click.UsageError("--reload needs the watchfiles package: "
+                               "pip install 'wirekit[reload]'") from None
+    import shlex
+
+    os.environ[_RELOADED] = "1"  # the children serve; only this process watches
+    command = shlex.join([sys.executable, "-m", "wirekit", *sys.argv[1:]])
+    click.echo(f"wirekit serve: reloading when a .py file under {os.getcwd()} changes",
+               err=True)
+    run_process(os.getcwd(), target=command, target_type="command",
+                watch_filter=PythonFilter(), callback=_report_changes)
+
+
+def _report_changes(changes: set[Any]) -> None:
+    click.echo(f"wirekit serve: {len(changes)} change(s), restarting", err=True)
 
 
 def _application(directory: str | None, options: dict[str, Any]) -> tuple[Any, str]:
@@ -124,7 +170,7 @@ def _application(directory: str | None, options: dict[str, Any]) -> tuple[Any, s
         return make_demo_app(), "the demo site"
     root = Path(directory)
     if not root.is_dir():
-        raise click.BadParameter(f"{directory} is not a directory", param_hint="DIR")
+        raise click.BadParameter(_not_a_directory(directory), param_hint="DIR")
     from wirekit.http.static import StaticFiles
 
     if not options["cgi"]:
@@ -138,15 +184,29 @@ def _application(directory: str | None, options: dict[str, Any]) -> tuple[Any, s
     cgi_dir = "/" + options["cgi_dir"].strip("/")
     files = StaticFiles(root, follow_symlinks=options["follow_symlinks"],
                         show_hidden=options["show_hidden"], private=[root / cgi_dir.lstrip("/")])
-    return CGIApp(root, cgi_dir=cgi_dir, fallback=files), f"{root} with CGI under {cgi_dir}/"
+    return (CGIApp(root, cgi_dir=cgi_dir, fallback=files, timeout=options["cgi_timeout"]),
+            f"{root} with CGI under {cgi_dir}/")
+
+
+def _not_a_directory(directory: str) -> str:
+    """The error for a DIR that is not one, with the habit it probably comes from."""
+    if directory.isdigit():  # python -m http.server 8123
+        return f"{directory} is not a directory; to listen on port {directory}: -p {directory}"
+    if ":" in directory and not os.path.exists(directory.partition(":")[0]):  # gunicorn app:app
+        return f"{directory} is not a directory; to serve a WSGI application: --wsgi {directory}"
+    return f"{directory} is not a directory"
 
 
 def load_wsgi_app(spec: str) -> Any:
-    """``module:attribute`` -> the object, with errors a user can act on (exit 2)."""
+    """``module:attribute`` or ``module:factory()`` -> the application, with errors a user can
+    act on (exit 2). A factory (Flask's ``create_app()``) is called with no arguments, as
+    gunicorn does."""
     module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise click.BadParameter(f"{spec!r}: expected MODULE:APP, e.g. myapp:app",
-                                 param_hint="--wsgi")
+    factory = attribute.endswith("()")
+    attribute = attribute.removesuffix("()")
+    if not module_name or not attribute or "(" in attribute:
+        raise click.BadParameter(f"{spec!r}: expected MODULE:APP or MODULE:FACTORY(), e.g. "
+                                 "myapp:app", param_hint="--wsgi")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
@@ -162,6 +222,15 @@ def load_wsgi_app(spec: str) -> Any:
                                      param_hint="--wsgi")
     if not callable(app):
         raise click.BadParameter(f"{spec} is not callable", param_hint="--wsgi")
+    if factory:
+        try:
+            app = app()
+        except Exception as exc:  # the user's factory failed: say so in one line, exit 2
+            raise click.BadParameter(f"{spec} raised {type(exc).__name__}: {exc}",
+                                     param_hint="--wsgi") from None
+        if not callable(app):
+            raise click.BadParameter(f"{spec} returned {type(app).__name__}, not a WSGI "
+                                     "application", param_hint="--wsgi")
     return app
 
 
@@ -198,7 +267,8 @@ def _serve(app: Any, what: str, options: dict[str, Any]) -> None:
         raise click.UsageError("--keyfile needs --certfile")
     timeouts = dataclasses.replace(DEFAULT_TIMEOUTS, keep_alive=options["keep_alive"],
                                    shutdown_grace=options["graceful_timeout"])
-    limits = dataclasses.replace(DEFAULT_LIMITS, max_connections=options["max_connections"])
+    limits = dataclasses.replace(DEFAULT_LIMITS, max_connections=options["max_connections"],
+                                 max_request_body=options["max_body"])
     mode = choose_mode(options["concurrency"], options["workers"], options["threads"])
     reuse_port = options["reuse_port"]
     if reuse_port is None:

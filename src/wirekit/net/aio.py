@@ -242,12 +242,13 @@ class AsyncStream:
             yield line
 
     async def read_message(self, framer: Framer, timeout: float | None = None) -> bytes | None:
-        message = framer.pop_ready()
-        while message is None:
-            if not self.buffer and not await self._fill(timeout):
-                framer.close()
+        """The next message cut by ``framer`` (``None`` on a clean close); bytes after it stay
+        in the stream for the next read, whatever reads it (see ``Framer.cut_from``)."""
+        buffer = self.buffer
+        while (message := framer.cut_from(buffer)) is None:
+            if not await self._fill(timeout):
+                framer.close_from(buffer)
                 return None
-            message = framer.take(self.buffer.take_all())
         return message
 
     # -- writing --------------------------------------------------------------------------

@@ -71,9 +71,13 @@ def _open_unix(path: str, deadline: Deadline) -> socket.socket:
 def _open_tcp(addr: Address, deadline: Deadline, options: dict[str, int | bool] | None
               ) -> socket.socket:
     """Try each resolved address in order, sharing one deadline (RFC 8305 without racing)."""
-    with translating("name lookup", deadline.seconds):
-        infos = socket.getaddrinfo(addr.host or "localhost", addr.port, addr.family,
-                                   socket.SOCK_STREAM)
+    host = addr.host or "localhost"
+    try:
+        with translating("name lookup", deadline.seconds):
+            infos = socket.getaddrinfo(host, addr.port, addr.family, socket.SOCK_STREAM)
+    except LookupFailed as exc:  # say which name: "Name or service not known" alone is a riddle
+        reason = getattr(exc.__cause__, "strerror", None) or exc.strerror
+        raise LookupFailed(exc.errno, f"cannot resolve {host!r}: {reason}") from exc
     if not infos:
         raise LookupFailed(f"no address found for {addr.host!r}")
     last: OSError | None = None

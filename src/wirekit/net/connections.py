@@ -56,6 +56,32 @@ class SocketInfo:
         return asdict(self)
 
 
+_ACCEPTCON = 0x10000  # the flag of a listening socket in /proc/net/unix
+_UNIX_STATES = {"01": "NONE", "02": "CONNECTING", "03": "CONNECTED", "04": "DISCONNECTING"}
+
+
+def _unix_stream_states() -> dict[str, list[str]]:
+    """The states of named Unix stream sockets, by path, from the kernel's ``/proc/net/unix``
+    (a listener and the connections it accepted share a path; each gets one state)."""
+    states: dict[str, list[str]] = {}
+    try:
+        with open("/proc/net/unix", encoding="utf-8", errors="surrogateescape") as table:
+            next(table, None)
+            for line in table:
+                fields = line.split(None, 7)
+                if len(fields) < 8 or fields[4] != "0001":  # SOCK_STREAM with a path
+                    continue
+                path = fields[7].rstrip("\n")
+                listening = int(fields[3], 16) & _ACCEPTCON
+                state = "LISTEN" if listening else _UNIX_STATES.get(fields[5], "NONE")
+                states.setdefault(path, []).append(state)
+    except OSError:
+        return {}
+    for found in states.values():
+        found.sort(key=lambda state: state == "LISTEN")  # last: pop() hands LISTEN out first
+    return states
+
+
 def _format(family: int, endpoint: str | tuple[Any, ...]) -> str:
     """psutil's ``laddr``/``raddr``: a path for AF_UNIX, ``(ip, port)`` or ``()`` otherwise."""
     if not endpoint:
@@ -77,21 +103,30 @@ def _process_names(pids: Iterable[int]) -> dict[int, str]:
 
 
 def list_sockets(*, listening: bool = False, port: int | None = None,
-                 kinds: str = "all") -> list[SocketInfo]:
-    """Sockets of ``kinds`` (``"inet"``, ``"tcp"``, ``"udp"``, ``"unix"`` or ``"all"``),
-    optionally only listening ones or those with ``port`` at either end."""
+                 kinds: str | Iterable[str] = "all") -> list[SocketInfo]:
+    """Sockets of ``kinds`` (``"inet"``, ``"tcp"``, ``"udp"``, ``"unix"`` or ``"all"``, or
+    several of them), optionally only listening ones or those with ``port`` at either end."""
     try:
-        raw = psutil.net_connections(kind=kinds)
+        raw = [conn for kind in ([kinds] if isinstance(kinds, str) else kinds)
+               for conn in psutil.net_connections(kind=kind)]
     except (psutil.Error, OSError) as exc:
         raise NetworkError(f"cannot list sockets: {exc}") from exc
     names = _process_names(c.pid for c in raw if c.pid)
+    unix_states = _unix_stream_states() if any(c.family == socket.AF_UNIX for c in raw) else {}
     result = []
     for conn in raw:
+        state = conn.status
+        if (conn.family == socket.AF_UNIX and conn.type == socket.SOCK_STREAM
+                and isinstance(conn.laddr, str) and conn.laddr and not conn.raddr):
+            # psutil says NONE for every Unix socket; the kernel's table knows a server.
+            waiting = unix_states.get(conn.laddr)
+            if waiting:
+                state = waiting.pop()
         info = SocketInfo(
             protocol=_PROTOCOLS.get((conn.family, conn.type), f"{conn.family}/{conn.type}"),
             local=_format(conn.family, conn.laddr),
             remote=_format(conn.family, conn.raddr),
-            state=conn.status,
+            state=state,
             pid=conn.pid,
             process=names.get(conn.pid) if conn.pid else None,
         )

@@ -58,6 +58,32 @@ class Framer:
             return self.ready.popleft()
         return self.next_message()
 
+    def cut_from(self, buffer: ReceiveBuffer) -> bytes | None:
+        """The next message from a stream's ``buffer``, the bytes after it left there.
+
+        This is how a stream reads with a framer: what follows the message belongs to the
+        stream, so the next read may use another framer, or none, and lose nothing."""
+        message = self.pop_ready()  # cut earlier by a caller that fed this framer itself
+        if message is not None:
+            return message
+        own = self.buffer
+        if own:  # bytes fed to this framer elsewhere come first
+            buffer.data[:0] = own.data
+            own.data.clear()
+        self.buffer = buffer
+        try:
+            return self.next_message()
+        finally:
+            self.buffer = own
+
+    def close_from(self, buffer: ReceiveBuffer) -> None:
+        """The peer closed a stream read with :meth:`cut_from`: :meth:`close` on its buffer."""
+        own, self.buffer = self.buffer, buffer
+        try:
+            self.close()
+        finally:
+            self.buffer = own
+
     def feed(self, data: bytes) -> list[bytes]:
         """Add received bytes; return every message now complete (possibly none)."""
         self.buffer.feed(data)
@@ -135,21 +161,23 @@ class LengthPrefixFramer(Framer):
             raise ConfigError(f"prefix_size must be 1, 2, 4 or 8, got {prefix_size}")
         super().__init__(max_size)
         self._struct = struct.Struct(self._FORMATS[prefix_size])
-        self._length: int | None = None
 
     def next_message(self) -> bytes | None:
-        if self._length is None:
-            prefix = self.buffer.read_exact(self._struct.size)
-            if prefix is None:
-                return None
-            (length,) = self._struct.unpack(prefix)
-            if length > self.max_size:
-                # Refuse before buffering a byte of the payload (SECURITY.md R01).
-                raise MessageTooLarge(f"frame announces {length} bytes > maximum {self.max_size}")
-            self._length = length
-        message = self.buffer.read_exact(self._length)
-        if message is not None:
-            self._length = None
+        # Nothing is consumed until the whole frame is there, so the bytes of a frame still
+        # arriving stay in the buffer (a stream reading with several framers loses nothing).
+        data = self.buffer.data
+        size = self._struct.size
+        if len(data) < size:
+            return None
+        (length,) = self._struct.unpack_from(data)
+        if length > self.max_size:
+            # Refuse before buffering a byte of the payload (SECURITY.md R01).
+            raise MessageTooLarge(f"frame announces {length} bytes > maximum {self.max_size}")
+        end = size + length
+        if len(data) < end:
+            return None
+        message = bytes(data[size:end])
+        del data[:end]
         return message
 
     def encode(self, message: bytes) -> bytes:
@@ -157,16 +185,17 @@ class LengthPrefixFramer(Framer):
             raise MessageTooLarge(f"message of {len(message)} bytes > {self.max_size}")
         return self._struct.pack(len(message)) + message
 
-    @property
-    def between_messages(self) -> bool:
-        return self._length is None and not self.buffer and not self.ready
-
     def close(self) -> None:
         self.ready.clear()
-        if self._length is not None or self.buffer:
-            expected = self._length if self._length is not None else self._struct.size
-            what = "frame" if self._length is not None else "length prefix"
-            raise IncompleteRead(self.buffer.take_all(), expected, what)
+        if self.buffer:
+            data = self.buffer.data
+            size = self._struct.size
+            if len(data) >= size:
+                expected, what = self._struct.unpack_from(data)[0], "frame"
+                received = self.buffer.take_all()[size:]
+            else:
+                expected, what, received = size, "length prefix", self.buffer.take_all()
+            raise IncompleteRead(received, expected, what)
 
 
 class PassThroughFramer(Framer):

@@ -10,16 +10,17 @@ blocking call (one deadline per call, however many ``recv`` it takes), and
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import ssl
 import struct
 import time
 from collections.abc import Iterator
-from typing import BinaryIO, Final
+from typing import Any, BinaryIO, Final, cast
 
 from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS, Limits, Timeouts
-from wirekit.errors import IncompleteRead, LocalProtocolError, Timeout
+from wirekit.errors import ConfigError, IncompleteRead, LocalProtocolError, Timeout
 from wirekit.net.address import Address
 from wirekit.net.deadline import Deadline
 from wirekit.net.framing import Framer
@@ -95,6 +96,14 @@ class Stream:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def pending(self) -> bool:
+        """Received bytes are waiting here or in the TLS layer, not yet read by anyone."""
+        if self.buffer.data:
+            return True
+        sock = self.socket
+        return isinstance(sock, ssl.SSLSocket) and not self._closed and sock.pending() > 0
 
     def fileno(self) -> int:
         return self.socket.fileno()
@@ -203,6 +212,39 @@ class Stream:
                 return self.buffer.take_all()
         return line
 
+    def makefile(self, mode: str = "rb", buffering: int = -1, *, encoding: str | None = None,
+                 errors: str | None = None, newline: str | None = None) -> io.IOBase:
+        """The stream as a file object, like ``socket.makefile`` (course slide 1-38), for code
+        written against files: ``"rb"``, ``"wb"``, ``"rwb"``, or text with ``"r"``/``"w"``.
+
+        Reads go through the stream (its timeouts, and bytes it already holds come first); a
+        buffered reader reads ahead, so once a file is reading, read through it only. Closing
+        the file does not close the stream.
+        """
+        chars = set(mode)
+        if not chars <= {"r", "w", "b"} or not chars & {"r", "w"} or len(chars) != len(mode):
+            raise ConfigError(f"invalid mode {mode!r} (use r, w, rw, with b for bytes)")
+        reading, writing, binary = "r" in chars, "w" in chars, "b" in chars
+        raw = _StreamFile(self, reading, writing)
+        if buffering == 0:
+            if not binary:
+                raise ConfigError("unbuffered files must be binary")
+            return raw
+        size = io.DEFAULT_BUFFER_SIZE if buffering < 0 else buffering
+        buffered: io.BufferedIOBase
+        if reading and writing:
+            buffered = io.BufferedRWPair(raw, raw, size)
+        elif reading:
+            buffered = io.BufferedReader(raw, size)
+        else:
+            buffered = io.BufferedWriter(raw, size)
+        if binary:
+            return buffered
+        text = io.TextIOWrapper(cast(Any, buffered), encoding, errors, newline,
+                                write_through=True)
+        text.mode = mode  # type: ignore[misc]  # as socket.makefile sets it
+        return text
+
     def __iter__(self) -> Iterator[bytes]:
         """Iterate over lines until the peer closes."""
         while line := self.readline():
@@ -211,27 +253,25 @@ class Stream:
     def read_message(self, framer: Framer, timeout: TimeoutArg = DEFAULT) -> bytes | None:
         """The next message cut by ``framer``; ``None`` on a clean close between messages.
 
-        ``timeout`` is one deadline for the whole message, however many reads it takes."""
-        message = framer.pop_ready()
-        if message is not None:
-            return message
+        ``timeout`` is one deadline for the whole message, however many reads it takes. Bytes
+        received past the message stay in the stream, not in the framer, so the next read may
+        use another framer, ``readline`` or ``recv`` and lose nothing (a protocol that switches
+        from lines to length-prefixed frames, say)."""
+        buffer = self.buffer
         seconds = self._seconds(timeout, self.timeouts.read)
         deadline: Deadline | None = None
-        while True:
-            if self.buffer:
-                chunk = self.buffer.take_all()
-            elif deadline is None:  # most messages arrive in one read: no deadline object
+        while (message := framer.cut_from(buffer)) is None:
+            if deadline is None:  # most messages arrive in one read: no deadline object
                 started = time.monotonic()
                 chunk = self._recv_once(_RECV_SIZE, seconds)
                 deadline = Deadline.since(started, seconds)
             else:
                 chunk = self._recv_raw(_RECV_SIZE, deadline)
             if not chunk:
-                framer.close()  # raises IncompleteRead if a message was cut short
+                framer.close_from(buffer)  # raises IncompleteRead if a message was cut short
                 return None
-            message = framer.take(chunk)
-            if message is not None:
-                return message
+            buffer.feed(chunk)
+        return message
 
     def send_message(self, framer: Framer, message: bytes, timeout: TimeoutArg = DEFAULT) -> None:
         self.sendall(framer.encode(message), timeout)
@@ -378,3 +418,35 @@ class Stream:
         data = self._recv_raw(_RECV_SIZE, deadline)
         self.buffer.feed(data)
         return bool(data)
+
+
+class _StreamFile(io.RawIOBase):
+    """The raw file under :meth:`Stream.makefile`: reads and writes through the stream."""
+
+    def __init__(self, stream: Stream, reading: bool, writing: bool) -> None:
+        super().__init__()
+        self._stream = stream
+        self._reading = reading
+        self._writing = writing
+
+    def readable(self) -> bool:
+        return self._reading
+
+    def writable(self) -> bool:
+        return self._writing
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._reading:
+            raise io.UnsupportedOperation("not readable")
+        data = self._stream.recv(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def write(self, data: Any) -> int:
+        if not self._writing:
+            raise io.UnsupportedOperation("not writable")
+        self._stream.sendall(bytes(data))
+        return len(data)
+
+    def fileno(self) -> int:
+        return self._stream.fileno()

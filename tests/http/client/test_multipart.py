@@ -146,9 +146,11 @@ def test_bad_file_arguments():
 
 
 def test_an_early_answer_during_an_upload_is_reported(wsgi_server, tmp_path):
-    # The server refuses the body (413, its limit is 10 MiB) while we are still sending it:
-    # its answer is what the caller sees, not our broken pipe.
-    url = wsgi_server(multipart_app)
+    # The server refuses the body (413, its limit set to 10 MiB) while we are still sending
+    # it: its answer is what the caller sees, not our broken pipe.
+    from wirekit.config import Limits
+
+    url = wsgi_server(multipart_app, limits=Limits(max_request_body=10 << 20))
     path = tmp_path / "too-big.bin"
     path.write_bytes(bytes(20 << 20))
     with pytest.raises(HTTPError) as info:

@@ -263,3 +263,21 @@ def test_against_the_stdlib_http_server(tmp_path):
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def test_a_raw_post_body_is_a_form_as_curl_and_urllib_send_it(wsgi_server):
+    # Without a Content-Type, wirekit's own form parser (and PHP's, and a CGI script's) sees
+    # no fields: curl -d and urllib label raw bodies as a form, so does wirekit.
+    from wirekit.http.forms import parse_form
+
+    def app(environ, start_response):
+        form = parse_form(environ)
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({k: form.getfirst(k) for k in form}).encode()]
+
+    url = wsgi_server(app)
+    assert post(url, data=b"email=ann%40example.org&n=2").json() == {
+        "email": "ann@example.org", "n": "2"}
+    assert post(url, data="email=bob").json() == {"email": "bob"}
+    # a caller's own Content-Type wins
+    assert post(url, data=b"email=x", headers={"Content-Type": "text/plain"}).json() == {}

@@ -31,6 +31,15 @@ def test_ipv6_and_idna_hosts():
     assert parse_url("http://bücher.example/").host == "xn--bcher-kva.example"
 
 
+def test_international_names_follow_idna_2008_not_2003():
+    # IDNA 2003 (the stdlib codec) maps ß to ss: "faß.de" would reach fass.de, another domain.
+    assert parse_url("http://faß.de/").host == "xn--fa-hia.de"
+    fullwidth = "".join(chr(0xFF00 + ord(c) - 0x20) for c in "EXAMPLE")  # full-width letters
+    assert parse_url(f"http://{fullwidth}.com/").host == "example.com"  # UTS 46 mapping
+    with pytest.raises(InvalidURL, match="international host"):
+        parse_url("http://a\u200db.example/".encode().decode("unicode_escape"))
+
+
 @pytest.mark.parametrize("text", [
     "http://127.0.0.1/?a=1 HTTP/1.1\r\nX-Injected: 1",   # CVE-2019-9740
     "http://127.0.0.1/a\nb",                              # CVE-2019-9947

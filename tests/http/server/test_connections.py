@@ -54,7 +54,7 @@ def test_a_chunked_upload_streams_through_in_constant_memory(http_server, mode):
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [f"{size} {digest.hexdigest()}".encode()]
 
-    server = http_server(app, mode, limits=Limits(max_body=64 << 20))
+    server = http_server(app, mode, limits=Limits(max_request_body=64 << 20))
     block = bytes(range(256)) * 256  # 64 KiB
     expected = hashlib.sha256(block * 480).hexdigest()
     tracemalloc.start()
@@ -258,7 +258,7 @@ def test_a_refused_client_still_reads_its_answer(http_server, mode, target, body
     import urllib.error
     import urllib.request
 
-    server = http_server(hello_app, mode)
+    server = http_server(hello_app, mode, limits=Limits(max_request_body=10 << 20))
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(server.url + target, data=body, timeout=10)
     assert caught.value.code == status

@@ -186,7 +186,97 @@ def test_wirekit_serve_wsgi_with_two_worker_processes(tmp_path, concurrency):
     assert "Traceback" not in log
 
 
+SIZING_APP = '''
+def app(environ, start_response):
+    size = 0
+    while block := environ["wsgi.input"].read(1 << 20):
+        size += len(block)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"%d" % size]
+'''
+
+
+def _post(url: str, size: int) -> tuple[int, bytes]:
+    request = urllib.request.Request(url + "/", data=b"x" * size, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_wirekit_serve_takes_large_uploads_and_a_max_body_flag(tmp_path):
+    # The old 10 MiB cap answered 413 to every upload above it, where gunicorn answers 200.
+    (tmp_path / "sizing.py").write_text(SIZING_APP)
+    proc, url = start_serve(tmp_path, "--wsgi", "sizing:app")
+    try:
+        assert _post(url, 24 << 20) == (200, b"%d" % (24 << 20))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    proc, url = start_serve(tmp_path, "--wsgi", "sizing:app", "--max-body", "1K")
+    try:
+        assert _post(url, 1024) == (200, b"1024")
+        status, body = _post(url, 1025)
+        assert status == 413 and b"1024 bytes" in body  # the answer states the limit
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+
+
+FACTORY_APP = '''
+def create_app():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"made by a factory"]
+    return app
+
+def broken():
+    raise RuntimeError("no database")
+'''
+
+
+def test_wirekit_serve_takes_an_application_factory(tmp_path):
+    (tmp_path / "factory.py").write_text(FACTORY_APP)
+    proc, url = start_serve(tmp_path, "--wsgi", "factory:create_app()")
+    try:
+        with urllib.request.urlopen(url + "/", timeout=5) as response:
+            assert response.read() == b"made by a factory"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+
+
+def test_wirekit_serve_reload_restarts_on_a_code_change(tmp_path):
+    (tmp_path / "live.py").write_text(APP_MODULE.replace('b"pid %d" % os.getpid()', 'b"v1"'))
+    proc, url = start_serve(tmp_path, "--wsgi", "live:app", "--reload")
+    try:
+        with urllib.request.urlopen(url + "/", timeout=5) as response:
+            assert response.read() == b"v1"
+        (tmp_path / "live.py").write_text(APP_MODULE.replace('b"pid %d" % os.getpid()',
+                                                             'b"v2"'))
+        # the new child announces itself on stdout when it listens again
+        line: list[bytes] = []
+        reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()),
+                                  daemon=True)
+        reader.start()
+        reader.join(20)
+        assert line and b" on http" in line[0]
+        url = line[0].decode().split(" on ", 1)[1].split("/ ", 1)[0]
+        with urllib.request.urlopen(url + "/", timeout=5) as response:
+            assert response.read() == b"v2"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(20)
+
+
 @pytest.mark.parametrize(("args", "message"), [
+    (["app:app"], "--wsgi app:app"),                        # gunicorn's habit
+    (["8123"], "-p 8123"),                                  # python -m http.server's
+    (["--wsgi", "factory:broken()"], "RuntimeError: no database"),
+    (["--wsgi", "factory:create_app(1)"], "MODULE:FACTORY()"),
+    (["--reload", "--wsgi", "nosuch:app"], "cannot import"),
+    (["--max-body", "ten"], "'ten' is not a size"),
     (["--wsgi", "nosuchmodule:app"], "cannot import 'nosuchmodule'"),
     (["--wsgi", "served_app:nothing"], "has no 'nothing'"),
     (["--wsgi", "served_app"], "expected MODULE:APP"),
@@ -195,6 +285,7 @@ def test_wirekit_serve_wsgi_with_two_worker_processes(tmp_path, concurrency):
 ])
 def test_wirekit_serve_usage_errors_exit_2_with_one_line(tmp_path, args, message):
     (tmp_path / "served_app.py").write_text(APP_MODULE)
+    (tmp_path / "factory.py").write_text(FACTORY_APP)
     proc = subprocess.run([sys.executable, "-m", "wirekit", "serve", "--port", "0", *args],
                           cwd=tmp_path, capture_output=True, text=True, timeout=20, check=False)
     assert proc.returncode == 2

@@ -282,7 +282,7 @@ def test_request_body_errors_reach_the_app_as_their_status(http_server, mode):
         start_response("200 OK", [])
         return [data]
 
-    server = http_server(app, mode, limits=Limits(max_body=1000))
+    server = http_server(app, mode, limits=Limits(max_request_body=1000))
     raw = exchange(server, b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                            + b"3e8\r\n" + b"x" * 1000 + b"\r\n10\r\n" + b"y" * 16
                            + b"\r\n0\r\n\r\n")
@@ -292,3 +292,28 @@ def test_request_body_errors_reach_the_app_as_their_status(http_server, mode):
     raw = exchange(server, b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                            b"zz\r\nab\r\n0\r\n\r\n")
     assert raw.startswith(b"HTTP/1.1 400 ")
+
+
+@pytest.mark.parametrize(("concurrency", "flags"), [
+    ("sync", [False, False]), ("threads", [True, False]), ("async", [True, False]),
+    ("fork", [False, True]),  # a process per connection: not threads (it said so before)
+])
+def test_each_mode_tells_applications_how_they_run(http_server, concurrency, flags):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps([environ["wsgi.multithread"], environ["wsgi.multiprocess"]]).encode()]
+
+    server = http_server(app, concurrency)
+    connection = http.client.HTTPConnection(server.address.host, server.address.port, timeout=5)
+    try:
+        connection.request("GET", "/")
+        assert json.loads(connection.getresponse().read()) == flags
+    finally:
+        connection.close()
+
+
+def test_prefork_workers_are_processes_running_threads():
+    from wirekit.server.modes import Async, Prefork, Sync
+
+    assert (Prefork(worker_mode=Async()).multithread, Prefork().multiprocess) == (True, True)
+    assert not Prefork(worker_mode=Sync()).multithread

@@ -221,7 +221,7 @@ def _pump(conn: Connection, served: Served, pending: list[object]) -> bool:
             assert isinstance(request, Request)
             served.dispatched.append(
                 Dispatched(request.method, request.target, request.http_version,
-                           tuple(request.headers), body, tuple(event.trailers))  # type: ignore[arg-type]
+                           tuple(request.headers.fields), body, tuple(event.trailers.fields))  # type: ignore[arg-type]
             )  # fmt: skip
             conn.send_response(200, [("Content-Type", "text/plain")],
                                b"" if request.method == "CONNECT" else b"ok")  # fmt: skip

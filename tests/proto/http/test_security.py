@@ -393,7 +393,7 @@ def test_l02_endless_headers_stop_at_the_cap() -> None:
 
 
 def test_l03_content_length_over_max_is_413_before_any_body() -> None:
-    conn = Connection(Role.SERVER, limits=Limits(max_body=1000))
+    conn = Connection(Role.SERVER, limits=Limits(max_request_body=1000))
     conn.receive_data(POST + b"Content-Length: 1001\r\n\r\n")
     with pytest.raises(MessageTooLarge) as info:
         conn.next_event()
@@ -402,7 +402,7 @@ def test_l03_content_length_over_max_is_413_before_any_body() -> None:
 
 def test_l03_chunked_growth_is_413_mid_stream(kit) -> None:
     body = b"".join(b"100\r\n" + b"x" * 256 + b"\r\n" for _ in range(5)) + b"0\r\n\r\n"
-    served = kit.serve_all_ways(chunks(body), limits=Limits(max_body=1000))
+    served = kit.serve_all_ways(chunks(body), limits=Limits(max_request_body=1000))
     assert served.status == 413
     assert served.heads == ["POST /"]
     assert served.dispatched == []
@@ -416,7 +416,7 @@ def test_l03_http10_post_without_length_has_no_body(kit) -> None:
 def test_l03_lying_content_length_allocates_nothing_up_front(kit) -> None:
     vector = POST + b"Content-Length: 1000000000000\r\n\r\nhello"
     assert kit.serve_all_ways(vector).status == 413  # default max_body: refused at once
-    conn = Connection(Role.SERVER, limits=Limits(max_body=10**13))
+    conn = Connection(Role.SERVER, limits=Limits(max_request_body=10**13))
     conn.receive_data(vector)
     assert isinstance(conn.next_event(), Request)
     assert conn.next_event() == Data(b"hello")
@@ -428,7 +428,7 @@ def test_l03_lying_content_length_allocates_nothing_up_front(kit) -> None:
 # -- L06: linear time, compared at n and 4n (never an absolute time) ---------------------------
 
 BIG = Limits(max_request_line=2**22, max_header_field=2**22, max_header_block=2**23,
-             max_header_count=2**20, max_body=2**30)  # fmt: skip
+             max_header_count=2**20, max_request_body=2**30)  # fmt: skip
 
 
 def _parse_time(make: Callable[[int], bytes], n: int, piece: int) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import pytest
 
@@ -27,7 +28,8 @@ from wirekit.proto.http.state import EVENT_TRANSITIONS, ConnectionState, Switch
 
 def test_headers_lookup_is_case_insensitive_and_keeps_raw_names() -> None:
     headers = Headers([("Set-Cookie", "a=1"), ("X-Token", "t"), ("set-cookie", "b=2")])
-    assert list(headers) == [("Set-Cookie", "a=1"), ("X-Token", "t"), ("set-cookie", "b=2")]
+    assert list(headers.fields) == [("Set-Cookie", "a=1"), ("X-Token", "t"),
+                                    ("set-cookie", "b=2")]
     assert headers["x-token"] == headers.get("X-TOKEN") == "t"
     assert headers.get_list("SET-COOKIE") == ["a=1", "b=2"]
     assert headers["set-cookie"] == "a=1, b=2"
@@ -35,9 +37,21 @@ def test_headers_lookup_is_case_insensitive_and_keeps_raw_names() -> None:
     assert "missing" not in headers
     assert headers.get("missing") is None
     assert headers.get("missing", "d") == "d"
-    assert len(headers) == 3
+    assert len(headers) == 2  # distinct names; the lines are headers.fields
     with pytest.raises(KeyError):
         headers["missing"]
+
+
+def test_headers_are_a_mapping_that_loses_no_repeated_field() -> None:
+    headers = Headers([("Set-Cookie", "a=1"), ("X-Token", "t"), ("set-cookie", "b=2")])
+    assert isinstance(headers, Mapping)
+    assert list(headers) == list(headers.keys()) == ["Set-Cookie", "X-Token"]
+    assert dict(headers) == {"Set-Cookie": "a=1, b=2", "X-Token": "t"}
+    assert list(headers.items()) == [("Set-Cookie", "a=1, b=2"), ("X-Token", "t")]
+    assert list(headers.values()) == ["a=1, b=2", "t"]
+    assert headers.get_list("set-cookie") == ["a=1", "b=2"]  # never combined
+    assert Headers(headers.fields) == headers and Headers(dict(headers)) != headers
+    assert not Headers() and headers
 
 
 def test_headers_tokens_and_construction() -> None:

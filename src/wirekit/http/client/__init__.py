@@ -26,8 +26,9 @@ from wirekit.http.client.api import (
     urlopen,
 )
 from wirekit.http.client.auth import BasicAuth, DigestAuth
-from wirekit.http.client.cookies import cookie_jar
+from wirekit.http.client.cookies import cookie_jar, save_jar
 from wirekit.http.client.errors import (
+    BodyTooLarge,
     ContentDecodingError,
     DecompressionLimitExceeded,
     HTTPError,
@@ -39,12 +40,16 @@ from wirekit.http.client.errors import (
     TooManyRedirects,
     UnsupportedScheme,
 )
+from wirekit.http.client.mock import MockRequest, MockTransport
+from wirekit.http.client.pool import PoolTimeout
 from wirekit.http.client.request import Request
 from wirekit.http.client.response import Response
+from wirekit.http.client.retries import Retry
 from wirekit.http.client.session import Session
 
 __all__ = [
     "BasicAuth",
+    "BodyTooLarge",
     "ConnectError",
     "ContentDecodingError",
     "DecompressionLimitExceeded",
@@ -52,12 +57,16 @@ __all__ = [
     "HTTPError",
     "InvalidRequest",
     "InvalidURL",
+    "MockRequest",
+    "MockTransport",
+    "PoolTimeout",
     "ProxyError",
     "RedirectError",
     "RemoteProtocolError",
     "Request",
     "ResourceError",
     "Response",
+    "Retry",
     "Session",
     "TLSError",
     "Timeout",
@@ -72,5 +81,6 @@ __all__ = [
     "post",
     "put",
     "request",
+    "save_jar",
     "urlopen",
 ]

@@ -8,13 +8,24 @@ another part of the program unasked. Use your own ``Session`` for cookies, auth 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wirekit.http.client.bodies import make_body
 from wirekit.http.client.request import Request
 from wirekit.http.client.response import Response
-from wirekit.http.client.session import DEFAULT, Session, TimeoutArg
+from wirekit.http.client.session import (
+    DEFAULT,
+    BodyRequestOptions,
+    CallOptions,
+    RequestOptions,
+    Session,
+    TimeoutArg,
+)
 from wirekit.http.client.urls import URL
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 
 __all__ = ["delete", "get", "head", "options", "patch", "post", "put", "request", "urlopen"]
 
@@ -32,7 +43,7 @@ def _session() -> Session:
 
 
 def urlopen(url: str | URL | Request, data: Any = None, timeout: TimeoutArg = DEFAULT,
-            **options: Any) -> Response:
+            **options: Unpack[CallOptions]) -> Response:
     """Open ``url`` (http, https, ftp or file) and return the response, body unread.
 
     As in the course's ``urllib``: ``data`` makes it a POST (form fields or bytes), 4xx/5xx
@@ -51,41 +62,44 @@ def urlopen(url: str | URL | Request, data: Any = None, timeout: TimeoutArg = DE
     return _session().send(request, timeout=timeout, **options)
 
 
-def request(method: str, url: str | URL, **kwargs: Any) -> Response:
+def request(method: str, url: str | URL, **kwargs: Unpack[RequestOptions]) -> Response:
     """One request over the shared session (see ``Session.request`` for the arguments)."""
     return _session().request(method, url, **kwargs)
 
 
-def get(url: str | URL, **kwargs: Any) -> Response:
+def get(url: str | URL, **kwargs: Unpack[RequestOptions]) -> Response:
     """A GET over the shared session."""
     return _session().request("GET", url, **kwargs)
 
 
-def head(url: str | URL, **kwargs: Any) -> Response:
+def head(url: str | URL, **kwargs: Unpack[RequestOptions]) -> Response:
     """A HEAD over the shared session."""
     return _session().request("HEAD", url, **kwargs)
 
 
-def options(url: str | URL, **kwargs: Any) -> Response:
+def options(url: str | URL, **kwargs: Unpack[RequestOptions]) -> Response:
     """A OPTIONS over the shared session."""
     return _session().request("OPTIONS", url, **kwargs)
 
 
-def delete(url: str | URL, **kwargs: Any) -> Response:
+def delete(url: str | URL, **kwargs: Unpack[RequestOptions]) -> Response:
     """A DELETE over the shared session."""
     return _session().request("DELETE", url, **kwargs)
 
 
-def post(url: str | URL, data: Any = None, **kwargs: Any) -> Response:
+def post(url: str | URL, data: Any = None, **kwargs: Unpack[BodyRequestOptions]
+         ) -> Response:
     """A POST of ``data`` (or ``json=``/``files=``) over the shared session."""
     return _session().request("POST", url, data=data, **kwargs)
 
 
-def put(url: str | URL, data: Any = None, **kwargs: Any) -> Response:
+def put(url: str | URL, data: Any = None, **kwargs: Unpack[BodyRequestOptions]
+         ) -> Response:
     """A PUT of ``data`` (or ``json=``/``files=``) over the shared session."""
     return _session().request("PUT", url, data=data, **kwargs)
 
 
-def patch(url: str | URL, data: Any = None, **kwargs: Any) -> Response:
+def patch(url: str | URL, data: Any = None, **kwargs: Unpack[BodyRequestOptions]
+         ) -> Response:
     """A PATCH of ``data`` (or ``json=``/``files=``) over the shared session."""
     return _session().request("PATCH", url, data=data, **kwargs)

@@ -43,8 +43,10 @@ class Body:
 
     def chunks(self) -> Iterator[bytes]:
         """The content, in pieces; each call starts again from the beginning (if replayable)."""
-        if self.data is not None:
-            return iter((self.data,))
+        data = self.data
+        if data is not None:  # in blocks, so a large upload reports progress as it goes
+            return iter([data] if len(data) <= BLOCK else
+                        [data[i : i + BLOCK] for i in range(0, len(data), BLOCK)])
         assert self._produce is not None
         return self._produce()
 
@@ -69,10 +71,13 @@ def make_body(  # noqa: PLR0911 - one return per kind of body reads as a table
         return multipart_body(data or (), files)
     if data is None:
         return None
+    # Raw bytes or text are labelled as a form, as curl -d and urllib do: a form parser
+    # (wirekit's own, PHP's, a CGI script) reads no fields from a body with no Content-Type.
+    # A caller who sends something else says so with a Content-Type header, which wins.
     if isinstance(data, bytes | bytearray | memoryview):
-        return Body(data=bytes(data))
+        return Body(data=bytes(data), content_type=FORM)
     if isinstance(data, str):
-        return Body(data=data.encode())
+        return Body(data=data.encode(), content_type=FORM)
     if isinstance(data, Mapping) or (isinstance(data, list | tuple) and all(
             isinstance(item, tuple) and len(item) == 2 for item in data)):  # fmt: skip
         return Body(data=form_encode(data).encode("ascii"), content_type=FORM)

@@ -9,6 +9,7 @@ one send and usually one receive.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Final
 
 from wirekit.config import Limits
@@ -44,7 +45,7 @@ _SMALL_BODY: Final = 256 * 1024  # bodies up to this size go out in the head's w
 class ClientConnection:
     """A connection to one origin (or proxy), reusable while both sides keep it alive."""
 
-    __slots__ = ("http", "idle_since", "key", "read_timeout", "stream", "uses")
+    __slots__ = ("http", "idle_since", "key", "on_close", "read_timeout", "stream", "uses")
 
     def __init__(self, stream: Stream, key: tuple, read_timeout: float | None,
                  limits: Limits = CLIENT_LIMITS) -> None:
@@ -54,11 +55,15 @@ class ClientConnection:
         self.http = Connection(Role.CLIENT, limits=limits, server_header=None)
         self.idle_since = 0.0
         self.uses = 0
+        #: Called once with ``key`` when the connection closes (the pool counts open ones).
+        self.on_close: Callable[[tuple], object] | None = None
 
     def send_request(self, method: str, target: str, headers: list[tuple[str, str]],
-                     body: Body | None) -> None:
+                     body: Body | None,
+                     progress: Callable[[int, int | None], object] | None = None) -> None:
         """Write the request. Header or target problems raise ``InvalidRequest`` before any
-        byte is written (the core checks everything it serialises)."""
+        byte is written (the core checks everything it serialises). ``progress(sent, total)``
+        is called as the body goes out."""
         http = self.http
         self.uses += 1
         try:
@@ -71,12 +76,18 @@ class ClientConnection:
         data = body.data
         if data is not None and len(data) <= _SMALL_BODY:
             self.stream.sendall(head + http.send_data(data) + http.send_end_of_message())
+            if progress is not None:
+                progress(len(data), len(data))
             return
         sendall = self.stream.sendall
         sendall(head)
+        sent = 0
         for chunk in body.chunks():
             if chunk:
                 sendall(http.send_data(chunk))
+                if progress is not None:
+                    sent += len(chunk)
+                    progress(sent, body.length)
         sendall(http.send_end_of_message())
 
     def receive_head(self) -> Response:
@@ -112,9 +123,13 @@ class ClientConnection:
 
     @property
     def reusable(self) -> bool:
-        """Both sides finished cleanly and nobody asked to close."""
+        """Both sides finished cleanly, nobody asked to close, and nothing came after the
+        response. A server sends nothing unasked (RFC 9112 §9.3), so bytes behind a complete
+        response are an attack or a framing bug: they would be read as the answer to the next
+        request (response queue poisoning), so the connection is never reused."""
         http = self.http
-        return http.our_state is State.DONE and http.their_state is State.DONE
+        return (http.our_state is State.DONE and http.their_state is State.DONE
+                and http.needs_data and not self.stream.pending)
 
     def make_idle(self) -> None:
         """Ready for the next request (call only when ``reusable``)."""
@@ -123,3 +138,6 @@ class ClientConnection:
 
     def close(self) -> None:
         self.stream.close()
+        on_close, self.on_close = self.on_close, None
+        if on_close is not None:
+            on_close(self.key)

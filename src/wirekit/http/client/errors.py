@@ -17,6 +17,7 @@ hangs below::
         │   └── TooManyRedirects
         └── ContentDecodingError        a corrupt gzip/deflate body
     MessageTooLarge
+    ├── BodyTooLarge                    a body over max_body, read whole (stream=True reads on)
     └── DecompressionLimitExceeded      a decompression bomb (SECURITY.md K08)
     ResourceError (OSError)             a file: or ftp: URL that could not be read
 """
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from wirekit.http.client.response import Response
 
 __all__ = [
+    "BodyTooLarge",
     "ContentDecodingError",
     "DecompressionLimitExceeded",
     "HTTPError",
@@ -134,6 +136,11 @@ class TooManyRedirects(RedirectError):
 
 class ContentDecodingError(RemoteProtocolError):
     """The content could not be decoded as its ``Content-Encoding`` says."""
+
+
+class BodyTooLarge(MessageTooLarge):
+    """A response read whole (not ``stream=True``) is larger than the session's ``max_body``:
+    raise the limit, pass ``max_body=None``, or stream it with ``stream=True``."""
 
 
 class DecompressionLimitExceeded(MessageTooLarge):

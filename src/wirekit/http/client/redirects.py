@@ -66,8 +66,8 @@ def redirect_url(location: str, current: URL) -> URL:
     try:
         if ":" in head:  # RFC 3986 §4.2: a relative path's first segment has no colon
             url = parse_url(text, schemes=("http", "https"))
-        else:
-            url = parse_url(_resolve(text, current), schemes=("http", "https"))
+        else:  # relative: same scheme (an http+unix server may redirect within its socket)
+            url = parse_url(_resolve(text, current), schemes=("http", "https", current.scheme))
     except InvalidURL as exc:
         raise RedirectError(f"refusing to follow the redirect to {location[:200]!r}: {exc}"
                             ) from None
@@ -77,7 +77,7 @@ def redirect_url(location: str, current: URL) -> URL:
 def _resolve(reference: str, base: URL) -> str:
     """RFC 3986 §5.2 for the references a Location holds (network-path, absolute-path,
     relative-path, query-only)."""
-    root = f"{base.scheme}://{base.authority}"
+    root = f"{base.scheme}://{base.netloc}"
     if reference.startswith("//"):
         return f"{base.scheme}:{reference}"
     if reference.startswith("/"):

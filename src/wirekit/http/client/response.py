@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from typing import Any, Final, Protocol
 
 from wirekit.http.client.decoding import Decoder, content_codings
-from wirekit.http.client.errors import ContentDecodingError
+from wirekit.http.client.errors import BodyTooLarge, ContentDecodingError
 from wirekit.proto.http import Headers, reason_phrase
+from wirekit.proto.http.headers import HeadersLike
 
 __all__ = ["BodySource", "Response"]
 
@@ -55,13 +56,13 @@ class Response:
                  "status", "url")  # fmt: skip
 
     def __init__(
-        self, status: int, headers: Headers, *, url: str = "", reason: str = "",
+        self, status: int, headers: HeadersLike, *, url: str = "", reason: str = "",
         http_version: str = "1.1", method: str = "GET", source: BodySource | None = None,
         content: bytes | None = None, decode: bool = True, max_decompressed: int | None = None,
     ) -> None:  # fmt: skip
         self.status = status
         self.reason = reason or reason_phrase(status)
-        self.headers = headers
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
         self.url = url
         self.http_version = http_version
         self.method = method
@@ -75,9 +76,9 @@ class Response:
         self._started = False
         self._encoding: str | None = None
         self._decoder: Decoder | None = None
-        if decode and source is not None and "content-encoding" in headers:
+        if decode and source is not None and "content-encoding" in self.headers:
             try:
-                codings = content_codings(headers.get_list("content-encoding"))
+                codings = content_codings(self.headers.get_list("content-encoding"))
             except ContentDecodingError:
                 source.abort()
                 raise
@@ -214,10 +215,37 @@ class Response:
             self._pos = 0
         return self._content
 
-    def load(self) -> Response:
-        """Read the whole body now (and release the connection); returns ``self``."""
-        _ = self.content
+    def load(self, max_body: int | None = None) -> Response:
+        """Read the whole body now (and release the connection); returns ``self``.
+
+        ``max_body`` bounds what is held (decoded); past it the connection is closed and
+        ``BodyTooLarge`` raised. A ``Content-Length`` already above it fails before reading.
+        """
+        if self._content is not None or max_body is None:
+            _ = self.content
+            return self
+        length = self.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_body and self._decoder is None:
+            self.close()
+            raise self._too_large(max_body)
+        if self._started:
+            raise RuntimeError("the body was already partly read; use read() for the rest")
+        self._started = True
+        pieces, held = [], 0
+        while (piece := self._next()) is not None:
+            held += len(piece)
+            if held > max_body:
+                self.close()
+                raise self._too_large(max_body)
+            pieces.append(piece)
+        self._content = b"".join(pieces)
+        self._pos = 0
         return self
+
+    def _too_large(self, max_body: int) -> BodyTooLarge:
+        return BodyTooLarge(f"the response body of {self.url} is larger than max_body="
+                            f"{max_body} bytes: pass stream=True to read it in pieces, or "
+                            "raise max_body", limit="max_body")
 
     @property
     def encoding(self) -> str:
@@ -329,7 +357,7 @@ class Response:
 
     def getheaders(self) -> list[tuple[str, str]]:
         """All header lines as pairs (http.client)."""
-        return list(self.headers)
+        return list(self.headers.fields)
 
     def __repr__(self) -> str:
         return f"<Response [{self.status} {self.reason}] {self.url}>"

@@ -19,19 +19,28 @@ import ftplib
 import mimetypes
 import os
 import socket
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Final
 from urllib.parse import unquote
 
 from wirekit.errors import AuthenticationError, WirekitError
-from wirekit.http.client.errors import InvalidURL, ResourceError
+from wirekit.http.client.errors import InvalidRequest, InvalidURL, ResourceError
 from wirekit.http.client.urls import URL
 from wirekit.net.oserrors import translate
 from wirekit.proto.http import Headers
 
 if TYPE_CHECKING:
+    from wirekit.http.client.bodies import Body
     from wirekit.http.client.response import Response
+    from wirekit.http.client.transport import Options
 
-__all__ = ["open_file", "open_ftp"]
+__all__ = [
+    "FILE_TRANSPORT",
+    "FTP_TRANSPORT",
+    "FTPTransport",
+    "FileTransport",
+    "open_file",
+    "open_ftp",
+]
 
 _BLOCK = 256 * 1024
 
@@ -153,3 +162,36 @@ def _size(ftp: ftplib.FTP, name: str) -> int | None:
         return ftp.size(name)
     except ftplib.Error:
         return None  # SIZE is an extension (RFC 3659); not every server has it
+
+
+def _read_only(method: str, url: URL, body: object) -> None:
+    if method != "GET" or body is not None:
+        raise InvalidRequest(f"{url.scheme}: URLs can only be read (GET)")
+
+
+class FileTransport:
+    """``file:`` URLs as a session transport (GET only)."""
+
+    def exchange(self, method: str, url: URL, headers: list[tuple[str, str]],
+                 body: Body | None, options: Options) -> Response:
+        _read_only(method, url, body)
+        return open_file(url)
+
+    def close(self) -> None:
+        pass
+
+
+class FTPTransport:
+    """``ftp:`` URLs as a session transport (GET only; the read timeout bounds each step)."""
+
+    def exchange(self, method: str, url: URL, headers: list[tuple[str, str]],
+                 body: Body | None, options: Options) -> Response:
+        _read_only(method, url, body)
+        return open_ftp(url, options.read_timeout)
+
+    def close(self) -> None:
+        pass
+
+
+FILE_TRANSPORT: Final = FileTransport()
+FTP_TRANSPORT: Final = FTPTransport()

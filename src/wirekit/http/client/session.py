@@ -17,15 +17,16 @@ import os
 import weakref
 from collections.abc import Container, Mapping
 from http.cookiejar import CookieJar
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from wirekit import __version__
 from wirekit.config import DEFAULT_TIMEOUTS, Timeouts
 from wirekit.errors import ConfigError
 from wirekit.http.client.auth import AuthArg, BasicAuth, to_auth
-from wirekit.http.client.cookies import cookie_header, cookie_jar, extract_cookies, save_jar
+from wirekit.http.client.cookies import cookie_header, extract_cookies, save_jar, session_jar
+from wirekit.http.client.decoding import accept_encoding
 from wirekit.http.client.environment import proxy_environment
-from wirekit.http.client.errors import HTTPError, InvalidRequest, TooManyRedirects
+from wirekit.http.client.errors import HTTPError, TooManyRedirects
 from wirekit.http.client.pool import Pool
 from wirekit.http.client.proxies import Proxies
 from wirekit.http.client.redirects import REDIRECT_STATUSES, Hop, next_hop, same_origin
@@ -37,12 +38,17 @@ from wirekit.http.client.request import (
     cookie_text,
 )
 from wirekit.http.client.response import Response
-from wirekit.http.client.schemes import open_file, open_ftp
+from wirekit.http.client.retries import RetryArg, send_with_retries, to_retry
+from wirekit.http.client.schemes import FILE_TRANSPORT, FTP_TRANSPORT
 from wirekit.http.client.tls import CertArg, TLSContexts, VerifyArg, tls_key
-from wirekit.http.client.transport import Options, Transport
-from wirekit.http.client.urls import URL
+from wirekit.http.client.transport import BaseTransport, Options, Progress, Transport
+from wirekit.http.client.urls import UNIX_SCHEME, URL
 
-__all__ = ["DEFAULT", "Session"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["DEFAULT", "BodyRequestOptions", "CallOptions", "RequestOptions", "SendOptions",
+           "Session"]
 
 
 class _Default:
@@ -54,11 +60,52 @@ class _Default:
 DEFAULT: Final[Any] = _Default()
 #: Decoded content allowed per response: a 1 MB gzip bomb stops at 64 MiB (SECURITY.md K08).
 MAX_DECOMPRESSED: Final = 64 * 1024 * 1024
+#: A body read whole (not ``stream=True``) is held in memory: at most this much by default.
+MAX_BODY: Final = 64 * 1024 * 1024
 MAX_REDIRECTS: Final = 20  # httpx's default; SECURITY.md K03 asks for at most 20
 _FRAMING: Final = frozenset({"content-length", "transfer-encoding"})
 _WANTS_LENGTH: Final = frozenset({"POST", "PUT", "PATCH"})  # RFC 9110 §8.6: CL 0 when empty
+_HTTP_SCHEMES: Final = frozenset({"http", "https", UNIX_SCHEME})
 
 TimeoutArg = float | tuple[float | None, float | None] | Timeouts | None
+
+
+class CallOptions(TypedDict, total=False):
+    """The keyword arguments of :meth:`Session.send` but ``timeout`` (``urlopen`` has its own)."""
+
+    allow_redirects: bool
+    max_redirects: int | None
+    stream: bool
+    raise_for_status: bool | None
+    verify: VerifyArg | None
+    cert: CertArg | None
+    decode_content: bool
+    upload_progress: Progress | None
+    download_progress: Progress | None
+    retries: RetryArg
+
+
+class SendOptions(CallOptions, total=False):
+    """The keyword arguments of :meth:`Session.send` (typed, so editors can offer them)."""
+
+    timeout: TimeoutArg
+
+
+class BodyRequestOptions(SendOptions, total=False):
+    """The keyword arguments of ``post``/``put``/``patch`` after the URL and ``data``."""
+
+    params: Any
+    json: Any
+    files: Any
+    headers: HeadersArg
+    cookies: Mapping[str, str] | None
+    auth: AuthArg
+
+
+class RequestOptions(BodyRequestOptions, total=False):
+    """The keyword arguments of :meth:`Session.request` after the method and URL."""
+
+    data: Any
 
 
 def _timeouts(value: Any) -> tuple[float | None, float | None]:
@@ -83,36 +130,43 @@ class Session:
 
     ``headers`` are sent with every request (``session.headers`` may be changed later);
     ``auth`` is ``(user, password)`` for Basic or ``DigestAuth(user, password)``; ``cookies``
-    a ``CookieJar`` (default: a new one; ``False``: none) and ``cookie_file`` a
-    ``cookies.txt`` to load now and save on ``close()``; ``proxies`` ``{"http": url, "https":
+    a ``CookieJar`` (default: a new one with public-suffix rules; ``False``: none) or a
+    ``{name: value}`` mapping sent to every host until a server sets or deletes that name,
+    and ``cookie_file`` a curl cookie file to load now and save on ``close()`` (not with
+    ``cookies=``; see :mod:`.cookies`); ``proxies`` ``{"http": url, "https":
     url, "no_proxy": "a,b"}`` or ``"env"`` (the environment, as ``trust_env=True`` does);
     ``verify``, ``cert``: TLS (see :mod:`.tls`); ``timeout``: seconds, ``(connect, read)`` or
     ``None`` for none at all (default 5 s to connect, 30 s per read); ``raise_for_status``:
-    4xx/5xx raise ``HTTPError`` (default) or are returned.
+    4xx/5xx raise ``HTTPError`` (default) or are returned. ``max_body``: the most a response
+    read whole may hold (64 MiB; ``BodyTooLarge`` past it; ``None``: no bound; a call with
+    ``stream=True`` reads any size in pieces). ``pool_size`` idle connections are kept per
+    host, and at most ``max_connections`` are open to one host at a time (a request beyond
+    waits up to the connect timeout for one, then ``PoolTimeout``; ``None``: no cap).
+    ``unix_socket``: send every request to this Unix socket, as curl's ``--unix-socket``.
+    Transports for other URL prefixes plug in with :meth:`mount`. ``retries``: a count or a
+    ``Retry`` policy for transient failures (default ``None``: none; see :mod:`.retries`).
     """
 
     def __init__(
         self, *, headers: HeadersArg = None, auth: AuthArg = None,
-        cookies: CookieJar | bool | None = None, cookie_file: str | os.PathLike | None = None,
+        cookies: CookieJar | Mapping[str, str] | bool | None = None,
+        cookie_file: str | os.PathLike | None = None,
         proxies: Mapping[str, str | None] | str | None = None, no_proxy: str | None = None,
         trust_env: bool = False, verify: VerifyArg = True, cert: CertArg = None,
         timeout: TimeoutArg = DEFAULT, max_redirects: int = MAX_REDIRECTS,
         raise_for_status: bool = True, pool_size: int = 10,
         max_decompressed: int | None = MAX_DECOMPRESSED, max_error_body: int = 1 << 20,
+        max_body: int | None = MAX_BODY, max_connections: int | None = 100,
+        unix_socket: str | os.PathLike | None = None,
+        retries: RetryArg = None,
     ) -> None:  # fmt: skip
         self.headers = HeaderDict({"User-Agent": f"wirekit/{__version__}", "Accept": "*/*",
-                                   "Accept-Encoding": "gzip, deflate"})
+                                   "Accept-Encoding": accept_encoding()})
         for name, value in check_headers(headers):
             self.headers[name] = value  # None removes a default
         self.auth = to_auth(auth)
         self.cookie_file = cookie_file
-        self.cookies: CookieJar | None
-        if cookie_file is not None:
-            self.cookies = cookie_jar(cookie_file)
-        elif cookies is None or cookies is True:
-            self.cookies = CookieJar()
-        else:
-            self.cookies = cookies or None
+        self.cookies: CookieJar | None = session_jar(cookies, cookie_file)
         if proxies == "env" or (proxies is None and trust_env):
             proxies = proxy_environment()
         elif isinstance(proxies, str):
@@ -121,14 +175,18 @@ class Session:
         self.max_redirects = max_redirects
         self.raise_for_status = raise_for_status
         self.max_error_body = max_error_body
+        self.max_body = max_body
+        self.retries = to_retry(retries)
         self._verify, self._cert = verify, cert
         self._timeout = _timeouts(timeout)
         self._max_decompressed = max_decompressed
         self._options: Options | None = None
-        self._pool = Pool(pool_size)
+        self._pool = Pool(pool_size, max_open=max_connections)
         # A session dropped without close() still closes its idle sockets when collected.
         weakref.finalize(self, self._pool.close)
-        self._transport = Transport(self._pool, TLSContexts(), self.proxies)
+        self._transport = Transport(self._pool, TLSContexts(), self.proxies,
+                                    None if unix_socket is None else os.fspath(unix_socket))
+        self._mounts: list[tuple[str, BaseTransport]] = []  # longest prefix first
         self._base: list[tuple[str, str]] = []
         self._base_version = -1
 
@@ -162,19 +220,44 @@ class Session:
         self._timeout, self._options = _timeouts(value), None
 
     def _make_options(self, timeout: Any = DEFAULT, verify: VerifyArg | None = None,
-                      cert: CertArg | None = None, decode: bool = True) -> Options:
+                      cert: CertArg | None = None, decode: bool = True,
+                      upload_progress: Progress | None = None,
+                      download_progress: Progress | None = None) -> Options:
         connect, read = self._timeout if isinstance(timeout, _Default) else _timeouts(timeout)
         verify = self._verify if verify is None else verify
         cert = self._cert if cert is None else cert
         return Options(connect, read, verify, cert, tls_key(verify, cert), decode,
-                       self._max_decompressed)
+                       self._max_decompressed, upload_progress, download_progress)
+
+    # -- transports -------------------------------------------------------------------------
+
+    def mount(self, prefix: str, transport: BaseTransport) -> None:
+        """Send requests whose URL starts with ``prefix`` (``"https://api.example.org/"``,
+        ``"http://"``, ``"file:"``) through ``transport``; the longest matching prefix wins.
+        http(s) URLs still get the session's redirects, cookies and auth on top."""
+        self._mounts = sorted([*((p, t) for p, t in self._mounts if p != prefix),
+                               (prefix, transport)], key=lambda item: -len(item[0]))
+
+    def _transport_for(self, url: URL) -> BaseTransport:
+        if self._mounts:
+            text = url.absolute
+            for prefix, transport in self._mounts:
+                if text.startswith(prefix):
+                    return transport
+        scheme = url.scheme
+        if scheme == "file":
+            return FILE_TRANSPORT
+        if scheme == "ftp":
+            return FTP_TRANSPORT
+        return self._transport
 
     # -- requests ---------------------------------------------------------------------------
 
     def request(
         self, method: str, url: str | URL, *, params: Any = None, data: Any = None,
         json: Any = None, files: Any = None, headers: HeadersArg = None,
-        cookies: Mapping[str, str] | None = None, auth: AuthArg = None, **options: Any,
+        cookies: Mapping[str, str] | None = None, auth: AuthArg = None,
+        **options: Unpack[SendOptions],
     ) -> Response:  # fmt: skip
         """Send a request; ``options`` are those of :meth:`send`."""
         request = Request(url, data, headers, method, params=params, json=json, files=files,
@@ -186,24 +269,40 @@ class Session:
         max_redirects: int | None = None, stream: bool = False,
         raise_for_status: bool | None = None, verify: VerifyArg | None = None,
         cert: CertArg | None = None, decode_content: bool = True,
+        upload_progress: Progress | None = None, download_progress: Progress | None = None,
+        retries: RetryArg = DEFAULT,
     ) -> Response:  # fmt: skip
         """Send ``request``. ``stream=True`` returns before reading the body (read it, or
         ``close()`` the response, to free the connection); ``verify``/``cert``/``timeout``
-        override the session's for this call only."""
-        if timeout is DEFAULT and verify is None and cert is None and decode_content:
+        override the session's for this call only. ``upload_progress(sent, total)`` and
+        ``download_progress(received, total)`` are called as the request body goes out and
+        the response body comes in (``total``: the length when known, else ``None``;
+        received bytes are counted as they arrive, before any decoding). ``retries``
+        replaces the session's retry policy for this call."""
+        if (timeout is DEFAULT and verify is None and cert is None and decode_content
+                and upload_progress is None and download_progress is None):
             options = self._options or self._session_options()
         else:
-            options = self._make_options(timeout, verify, cert, decode_content)
-        if request.url.scheme not in ("http", "https"):
-            response = self._other_scheme(request, options)
+            options = self._make_options(timeout, verify, cert, decode_content,
+                                         upload_progress, download_progress)
+        if request.url.scheme not in _HTTP_SCHEMES:
+            response = self._transport_for(request.url).exchange(
+                request.method, request.url, [], request.body, options)
         else:
             limit = self.max_redirects if max_redirects is None else max_redirects
-            response = self._follow(request, options, limit if allow_redirects else -1)
+            limit = limit if allow_redirects else -1
+            policy = self.retries if retries is DEFAULT else to_retry(retries)
+            if policy is None:
+                response = self._follow(request, options, limit)
+            else:
+                replayable = request.body is None or request.body.replayable
+                response = send_with_retries(policy, request.method, replayable,
+                                             lambda: self._follow(request, options, limit))
         check = self.raise_for_status if raise_for_status is None else raise_for_status
         if check and response.status >= 400:
             raise HTTPError(response, response.read_bounded(self.max_error_body))
         if not stream:
-            response.load()
+            response.load(self.max_body)
         return response
 
     def _session_options(self) -> Options:
@@ -227,7 +326,8 @@ class Session:
             if authorization is None and auth is not None and home:
                 authorization = auth.authorization(hop.method, hop.url)
             wire = self._wire_headers(hop, authorization, request.cookies if home else None)
-            response = self._transport.exchange(hop.method, hop.url, wire, hop.body, options)
+            transport = self._transport if not self._mounts else self._transport_for(hop.url)
+            response = transport.exchange(hop.method, hop.url, wire, hop.body, options)
             if self.cookies is not None and "set-cookie" in response.headers:
                 extract_cookies(self.cookies, hop.url, response.headers)
             if (response.status == 401 and answer is None and auth is not None and home
@@ -295,40 +395,36 @@ class Session:
             wire.append(("Content-Length", "0"))
         return wire
 
-    def _other_scheme(self, request: Request, options: Options) -> Response:
-        if request.method != "GET" or request.body is not None:
-            raise InvalidRequest(f"{request.url.scheme}: URLs can only be read (GET)")
-        if request.url.scheme == "file":
-            return open_file(request.url)
-        return open_ftp(request.url, options.read_timeout)
-
     # -- shortcuts --------------------------------------------------------------------------
 
-    def get(self, url: str | URL, **kwargs: Any) -> Response:
+    def get(self, url: str | URL, **kwargs: Unpack[RequestOptions]) -> Response:
         """``request("GET", url, ...)``."""
         return self.request("GET", url, **kwargs)
 
-    def head(self, url: str | URL, **kwargs: Any) -> Response:
+    def head(self, url: str | URL, **kwargs: Unpack[RequestOptions]) -> Response:
         """``request("HEAD", url, ...)``."""
         return self.request("HEAD", url, **kwargs)
 
-    def options(self, url: str | URL, **kwargs: Any) -> Response:
+    def options(self, url: str | URL, **kwargs: Unpack[RequestOptions]) -> Response:
         """``request("OPTIONS", url, ...)``."""
         return self.request("OPTIONS", url, **kwargs)
 
-    def delete(self, url: str | URL, **kwargs: Any) -> Response:
+    def delete(self, url: str | URL, **kwargs: Unpack[RequestOptions]) -> Response:
         """``request("DELETE", url, ...)``."""
         return self.request("DELETE", url, **kwargs)
 
-    def post(self, url: str | URL, data: Any = None, **kwargs: Any) -> Response:
+    def post(self, url: str | URL, data: Any = None,
+             **kwargs: Unpack[BodyRequestOptions]) -> Response:
         """``request("POST", url, data=data, ...)``."""
         return self.request("POST", url, data=data, **kwargs)
 
-    def put(self, url: str | URL, data: Any = None, **kwargs: Any) -> Response:
+    def put(self, url: str | URL, data: Any = None,
+             **kwargs: Unpack[BodyRequestOptions]) -> Response:
         """``request("PUT", url, data=data, ...)``."""
         return self.request("PUT", url, data=data, **kwargs)
 
-    def patch(self, url: str | URL, data: Any = None, **kwargs: Any) -> Response:
+    def patch(self, url: str | URL, data: Any = None,
+             **kwargs: Unpack[BodyRequestOptions]) -> Response:
         """``request("PATCH", url, data=data, ...)``."""
         return self.request("PATCH", url, data=data, **kwargs)
 
@@ -341,8 +437,11 @@ class Session:
         save_jar(self.cookies, path)
 
     def close(self) -> None:
-        """Close idle connections, and save the cookies if a ``cookie_file`` was given."""
+        """Close idle connections (and mounted transports), and save the cookies if a
+        ``cookie_file`` was given."""
         self._pool.close()
+        for _, transport in self._mounts:
+            transport.close()
         if self.cookie_file is not None and self.cookies is not None:
             save_jar(self.cookies)
 

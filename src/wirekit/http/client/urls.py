@@ -17,11 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote, unquote, urlencode
 
+import idna
+
 from wirekit.http.client.errors import InvalidURL, UnsupportedScheme
 
-__all__ = ["DEFAULT_PORTS", "URL", "encode_params", "parse_url"]
+__all__ = ["DEFAULT_PORTS", "UNIX_SCHEME", "URL", "encode_params", "parse_url"]
 
-DEFAULT_PORTS: Final = {"http": 80, "https": 443, "ftp": 21, "file": None}
+DEFAULT_PORTS: Final = {"http": 80, "https": 443, "ftp": 21, "file": None, "http+unix": None}
+#: HTTP over a Unix socket: ``http+unix://%2Frun%2Fapp.sock/path`` (the percent-encoded socket
+#: path in place of the host, as requests-unixsocket and Docker's clients write it).
+UNIX_SCHEME: Final = "http+unix"
 _SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 # Control characters are refused anywhere (tab and newline included: WHATWG would silently
 # drop them, which is how CVE-2022-0391 smuggled them); a space in a path or query is data
@@ -54,6 +59,9 @@ class URL:
     authority: str = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.scheme == UNIX_SCHEME:  # the host is a socket path; the Host field says so
+            object.__setattr__(self, "authority", "localhost")
+            return
         host = f"[{self.host}]" if ":" in self.host else self.host
         if self.explicit_port and self.port != DEFAULT_PORTS.get(self.scheme):
             host = f"{host}:{self.port}"
@@ -75,9 +83,16 @@ class URL:
         return self.target.partition("?")[2]
 
     @property
+    def netloc(self) -> str:
+        """What follows ``scheme://``: the authority, or the encoded path of a Unix socket."""
+        if self.scheme == UNIX_SCHEME:
+            return quote(self.host, safe="")
+        return self.authority
+
+    @property
     def absolute(self) -> str:
         """The absolute-form target (for a forward proxy): no userinfo, no fragment."""
-        return f"{self.scheme}://{self.authority}{self.target}"
+        return f"{self.scheme}://{self.netloc}{self.target}"
 
     def with_query(self, extra: str) -> URL:
         """This URL with ``extra`` (already encoded) appended to the query."""
@@ -99,8 +114,8 @@ class URL:
         return self.absolute
 
 
-def parse_url(text: str | URL, *, schemes: Iterable[str] = ("http", "https", "ftp", "file")
-              ) -> URL:
+def parse_url(text: str | URL, *,
+              schemes: Iterable[str] = ("http", "https", "ftp", "file", UNIX_SCHEME)) -> URL:
     """Parse ``text``; raise ``InvalidURL`` (a ``ValueError``) for anything ambiguous."""
     url: URL | None
     if isinstance(text, URL):
@@ -144,7 +159,10 @@ def _parse(text: str) -> URL:
             raise InvalidURL(f"ambiguous URL with more than one '@': {text[:200]!r}")
         user, colon, secret = userinfo.partition(":")
         username, password = unquote(user), (unquote(secret) if colon else None)
-    host, port, explicit = _split_host_port(authority, scheme, text)
+    if scheme == UNIX_SCHEME:
+        host, port, explicit = _socket_path(authority, text), None, False
+    else:
+        host, port, explicit = _split_host_port(authority, scheme, text)
     path, qmark, query = rest.partition("?")
     target = quote(path or "/", safe=_PATH_SAFE, encoding="utf-8")
     if qmark:
@@ -162,6 +180,15 @@ def _parse_file(rest: str, text: str) -> URL:
     if not rest.startswith("/"):
         raise InvalidURL(f"file: URL without an absolute path: {text[:200]!r}")
     return URL("file", "", None, rest.partition("#")[0].partition("?")[0])
+
+
+def _socket_path(authority: str, text: str) -> str:
+    """The Unix socket of an ``http+unix`` URL: an absolute path, percent-encoded."""
+    path = unquote(authority)
+    if not path.startswith("/") or _CONTROL.search(path):
+        raise InvalidURL(f"http+unix URLs name a socket by its absolute path, percent-encoded "
+                         f"(http+unix://%2Frun%2Fapp.sock/path): {text[:200]!r}")
+    return path
 
 
 def _split_host_port(authority: str, scheme: str, text: str) -> tuple[str, int | None, bool]:
@@ -197,10 +224,13 @@ def _hostname(host: str, text: str) -> str:
     if "%" in host:
         host = unquote(host)
     if not host.isascii():
+        # IDNA 2008 with UTS 46 mapping, as browsers, requests and httpx do: the stdlib's
+        # "idna" codec is IDNA 2003, which maps "faß.de" to "fass.de", another domain.
         try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise InvalidURL(f"invalid international host name in {text[:200]!r}") from None
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise InvalidURL(f"invalid international host name in {text[:200]!r}: {exc}"
+                             ) from None
     host = host.lower()
     if _HOSTNAME.fullmatch(host) is None:
         raise InvalidURL(f"invalid host {host[:100]!r} in URL {text[:200]!r}")

@@ -31,7 +31,8 @@ class FormField:
     """One submitted field: a plain value, or an uploaded file when :attr:`filename` is set.
 
     ``value`` is ``str`` for a plain field and the file's ``bytes`` for an upload (as with
-    ``FieldStorage``); ``file`` is a seekable binary file for both, positioned at the start.
+    ``FieldStorage``); ``file`` is a seekable binary file for both, positioned at the start
+    and moved by reading, like any file.
     """
 
     __slots__ = ("_file", "_raw", "_text", "content_type", "filename", "headers", "name",
@@ -71,18 +72,25 @@ class FormField:
 
     @property
     def file(self) -> IO[bytes]:
-        """The content as a seekable binary file (rewound each time you ask for it)."""
+        """The content as a seekable binary file, positioned at the start when the form is
+        parsed. Reads move it as with any file (``while chunk := field.file.read(n)`` ends);
+        asking for ``file`` again does not rewind it, so ``seek(0)`` to read it twice."""
         if self._file is None:  # a plain field: made on demand, most are only read as text
             self._file = io.BytesIO(self._raw or b"")
-        self._file.seek(0)
         return self._file
 
     @property
     def value(self) -> Any:
-        """The text of a plain field, or the whole content of an upload as ``bytes``."""
+        """The text of a plain field, or the whole content of an upload as ``bytes`` (read
+        from the start, the file left at the start, as ``cgi.FieldStorage`` did)."""
         if self._text is not None and not self.is_file:
             return self._text
-        return self.file.read()
+        file = self.file
+        file.seek(0)
+        try:
+            return file.read()
+        finally:
+            file.seek(0)
 
     @property
     def safe_filename(self) -> str | None:
@@ -102,6 +110,7 @@ class FormField:
     def save(self, path: str | os.PathLike[str]) -> int:
         """Write the content to ``path`` (created or truncated); return the number of bytes."""
         source = self.file
+        source.seek(0)
         with open(path, "wb") as target:
             shutil.copyfileobj(source, target, _COPY_CHUNK)
         source.seek(0)

@@ -121,7 +121,7 @@ class EnvironTemplate:
             path_info = path_info[len(self.script_name):]
         environ = connection.base.copy()
         if request.headers is not connection.last_headers:
-            fields = _fields_environ(request.headers)
+            fields = _fields_environ(request.headers.fields)
             connection.last_headers, connection.last_fields = request.headers, fields
             connection.forwarded = not _FORWARDED.isdisjoint(fields)
         environ.update(connection.last_fields)  # the same fields as the last request

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import quote
 
 from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS, Limits, Timeouts
 from wirekit.errors import ConfigError
@@ -31,7 +32,7 @@ from wirekit.http.server.files import FileWrapper
 from wirekit.http.server.handlers import RequestHandler, handler_app
 from wirekit.http.server.session import HTTPSession
 from wirekit.net.address import AddressLike
-from wirekit.server import Prefork, Server, Sync
+from wirekit.server import Server
 from wirekit.server.modes import Mode, make_mode
 
 __all__ = ["HTTPServer", "WSGIApp"]
@@ -84,7 +85,7 @@ class HTTPServer(Server):
         port = "" if self.address.is_unix else str(self.address.port)
         self.environ_template = EnvironTemplate(
             server_name=host, server_port=port, url_scheme="https" if tls else "http",
-            multithread=not isinstance(mode, Sync), multiprocess=isinstance(mode, Prefork),
+            multithread=mode.multithread, multiprocess=mode.multiprocess,
             file_wrapper=FileWrapper, script_name=script_name,
             server_software=server_header or "wirekit",
             forwarded_allow_ips=forwarded_allow_ips,
@@ -97,10 +98,12 @@ class HTTPServer(Server):
 
     @property
     def url(self) -> str:
-        """The base URL clients use (``http://127.0.0.1:8000``)."""
+        """The base URL clients use (``http://127.0.0.1:8000``; on a Unix socket
+        ``http+unix://%2Frun%2Fapp.sock``, the form wirekit's client and requests-unixsocket
+        read; ``curl --unix-socket /run/app.sock http://localhost/`` is the curl spelling)."""
         scheme = "https" if self.tls else "http"
         if self.address.is_unix:
-            return f"{scheme}+unix://{self.address}"
+            return f"{scheme}+unix://{quote(self.address.path or '', safe='')}"
         host = self.address.host or "localhost"
         host = f"[{host}]" if ":" in host else host
         return f"{scheme}://{host}:{self.address.port}"

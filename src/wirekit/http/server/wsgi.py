@@ -27,7 +27,13 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-from wirekit.errors import LimitExceeded, LocalProtocolError, NetworkError, RemoteProtocolError
+from wirekit.errors import (
+    LimitExceeded,
+    LocalProtocolError,
+    NetworkError,
+    RemoteProtocolError,
+    Timeout,
+)
 from wirekit.http.server.files import FileWrapper
 from wirekit.proto.http import Connection, Response
 
@@ -305,6 +311,13 @@ class Exchange:
             status = getattr(exc, "status", 400)
             logger.info("%s: %s", self._request_line(), exc)
             self._answer_error(status, f"{exc}\n")
+            return
+        if isinstance(exc, Timeout):
+            # A deadline of the application's own (a CGI script out of time, an upstream
+            # call): not a crash, so one line and no traceback; 504 if nothing was sent yet.
+            logger.error("%s: %s%s", self._request_line(), exc,
+                         "; the response was cut" if self.head_sent else "")
+            self._answer_error(504, "Gateway Timeout\n")
             return
         if isinstance(exc, LocalProtocolError):
             logger.error("%s: invalid response from the application: %s",

@@ -32,7 +32,14 @@ from wirekit.http.static.conditional import (
 )
 from wirekit.http.static.listing import list_directory, render_listing
 from wirekit.http.static.mime import ContentTypes
-from wirekit.http.static.paths import PathRefused, Resolved, inside, resolve, url_segments
+from wirekit.http.static.paths import (
+    PathRefused,
+    Resolved,
+    inside,
+    open_checked,
+    resolve,
+    url_segments,
+)
 from wirekit.http.static.ranges import parse_ranges
 from wirekit.proto.http import reason_phrase
 
@@ -51,8 +58,6 @@ _NOSNIFF = ("X-Content-Type-Options", "nosniff")
 # Generated pages need no script, image or frame: a listing cannot run what a name smuggles in.
 _PAGE_CSP = ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 _ALLOW = ("Allow", "GET, HEAD")
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 # Characters left as they are in a redirect: RFC 3986 pchar sub-delims in a segment, plus '%'
 # and '/' and '?' in a query (which arrives already encoded). Everything else, CR and LF
 # first, is percent-encoded (gunicorn CVE-2018-1000164).
@@ -310,11 +315,13 @@ class StaticFiles:
         return MultipartBody(fd, parts, closing)
 
     def _open(self, found: Resolved) -> int | None:
-        """Open the checked file; ``O_NOFOLLOW`` unless the name is an allowed link."""
+        """Open the checked file and check what was opened (``paths.open_checked``); None
+        when it is gone or the tree changed under us so that it now leads outside."""
         try:
-            return os.open(found.path, _OPEN_FLAGS if found.is_link else _OPEN_FLAGS | _NOFOLLOW)
-        except OSError:
-            return None  # gone (or swapped for a link) since the check
+            return open_checked(self.root, found, follow_symlinks=self.follow_symlinks,
+                                private=self.private)
+        except PathRefused:
+            return None
 
     @staticmethod
     def _wrap(environ: dict[str, Any], body: FileBody) -> Iterable[bytes]:

@@ -17,6 +17,12 @@ the root. So resolution here is two strict steps:
    each one met is resolved with ``realpath`` and refused when it lands outside the root,
    unless the caller opted into ``follow_symlinks``. FIFOs, sockets and devices are never
    files to serve.
+3. :func:`open_checked` opens the file and checks *what was opened*: a directory on the way
+   can be swapped for a symbolic link between step 2 and the ``open`` (``O_NOFOLLOW`` guards
+   only the last name), so the descriptor's own path (``/proc/self/fd``) must still lie under
+   the root and outside the private directories. Where ``/proc`` is missing, the names are
+   opened one by one from a descriptor of the root (``openat`` with ``O_NOFOLLOW``), and no
+   link is followed at all.
 """
 
 from __future__ import annotations
@@ -25,7 +31,13 @@ import os
 import stat
 from typing import NamedTuple
 
-__all__ = ["PathRefused", "Resolved", "collapse_segments", "inside", "resolve", "url_segments"]
+__all__ = ["PathRefused", "Resolved", "collapse_segments", "inside", "open_checked", "resolve",
+           "url_segments"]
+
+_OPEN = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
+_DIRECTORY = os.O_RDONLY | os.O_CLOEXEC | os.O_DIRECTORY | os.O_NOFOLLOW
+_PROC_FD = "/proc/self/fd/"
+_HAVE_PROC = os.path.isdir(_PROC_FD)
 
 
 class PathRefused(Exception):
@@ -121,3 +133,46 @@ def resolve(root: str, base: str, names: list[str], *, follow_symlinks: bool) ->
     if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
         raise PathRefused(404)
     return Resolved(path or os.sep, st, is_link)
+
+
+def open_checked(root: str, found: Resolved, *, follow_symlinks: bool,
+                 private: list[str] | tuple[str, ...] = ()) -> int:
+    """Open the file :func:`resolve` found and prove the descriptor is still under ``root``.
+
+    Returns a read-only descriptor; raises :class:`PathRefused` (404) when the file is gone or
+    what was opened lies outside the root (or inside a private directory) because the tree
+    changed after the check."""
+    if not _HAVE_PROC:
+        return _open_by_names(root, found.path)
+    try:
+        fd = os.open(found.path, _OPEN if found.is_link else _OPEN | os.O_NOFOLLOW)
+    except OSError:
+        raise PathRefused(404) from None  # gone, or swapped for a link, since the check
+    try:
+        real = os.readlink(f"{_PROC_FD}{fd}")
+        if ((not follow_symlinks and not inside(root, real))
+                or any(inside(directory, real) for directory in private)):
+            raise PathRefused(404)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _open_by_names(root: str, path: str) -> int:
+    """Without ``/proc``: open each name below ``root`` relative to its parent's descriptor,
+    refusing any symbolic link, so no swap can lead out."""
+    relative = os.path.relpath(path, root)
+    names = [] if relative == "." else relative.split(os.sep)
+    directory = os.open(root, _DIRECTORY)
+    try:
+        for name in names[:-1]:
+            parent, directory = directory, os.open(name, _DIRECTORY, dir_fd=directory)
+            os.close(parent)
+        if not names:
+            return os.dup(directory)
+        return os.open(names[-1], _OPEN | os.O_NOFOLLOW, dir_fd=directory)
+    except OSError:
+        raise PathRefused(404) from None
+    finally:
+        os.close(directory)

@@ -120,8 +120,8 @@ class ChunkedReader:
     """The chunked transfer coding (RFC 9112 §7.1), strictly.
 
     The chunk-size line is limited by ``max_header_field``, the trailer section by
-    ``max_header_block`` and ``max_header_count``, and the sum of chunk sizes by ``max_body``
-    (checked when each size is announced, before its data arrives: 413).
+    ``max_header_block`` and ``max_header_count``, and the sum of chunk sizes by
+    ``max_request_body`` (checked when each size is announced, before its data arrives: 413).
     """
 
     __slots__ = ("_chunk_start", "_fields", "_limits", "_max_body", "_phase", "_remaining",
@@ -177,7 +177,8 @@ class ChunkedReader:
         self._total += size
         if self._total > self._max_body:
             raise MessageTooLarge(
-                f"chunked content exceeds {self._max_body} bytes", limit="max_body", status=413
+                f"chunked content exceeds the server's limit of {self._max_body} bytes "
+                "(max_request_body)", limit="max_request_body", status=413
             )
         self._remaining = size
         self._chunk_start = True

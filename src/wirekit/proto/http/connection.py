@@ -87,7 +87,7 @@ class Connection:
     """One end of an HTTP/1.1 connection, as a state machine over bytes and events.
 
     ``limits`` bounds everything the peer can make us hold (``wirekit.config.Limits``; a server
-    applies ``max_body`` to request content, a client reads responses of any length).
+    applies ``max_request_body`` to request content, a client reads responses of any length).
     ``methods``: if given, a server answers any other method with 501 (RFC 9110 §9.1); by
     default every upper-case token method reaches the application, as WSGI expects.
     ``server_header`` is the ``Server`` value a server adds when the application set none
@@ -122,7 +122,7 @@ class Connection:
         self.their_http_version: str | None = None
         self._cstate = ConnectionState()
         self._limits = limits
-        self._max_body = limits.max_body if our_role is Role.SERVER else sys.maxsize
+        self._max_body = limits.max_request_body if our_role is Role.SERVER else sys.maxsize
         self._methods = None if methods is None else frozenset(methods)
         self._server_header = server_header
         self._require_host = not dangerous_allow_missing_host
@@ -491,7 +491,8 @@ class Connection:
         return out.head
 
     def _send_head(self, event: Response | InformationalResponse) -> bytes:
-        return self._respond(type(event), event.status_code, event.reason, event.headers, None)
+        return self._respond(type(event), event.status_code, event.reason, event.headers.fields,
+                             None)
 
     def _respond(
         self, cls: type, status: int, reason: str, headers: Iterable[tuple[str, str]],
@@ -528,7 +529,7 @@ class Connection:
         return self.send_data(event.data)
 
     def _send_end_event(self, event: EndOfMessage) -> bytes:
-        return self.send_end_of_message(event.trailers)
+        return self.send_end_of_message(event.trailers.fields)
 
     def _send_close(self, event: ConnectionClosed) -> bytes:
         self._cstate.process_event(self.our_role, ConnectionClosed)

@@ -204,8 +204,8 @@ def _request_body(framing: Framing, minor: int, found: dict[str, list[str]], max
         framing.length = _content_length(length[0])
         if framing.length > max_body:
             raise MessageTooLarge(
-                f"request content of {framing.length} bytes exceeds {max_body}",
-                limit="max_body", status=413,
+                f"request content of {framing.length} bytes exceeds the server's limit of "
+                f"{max_body} bytes (max_request_body)", limit="max_request_body", status=413,
             )
         framing.kind = BodyKind.LENGTH if framing.length else BodyKind.NONE
 

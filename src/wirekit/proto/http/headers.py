@@ -9,6 +9,11 @@ fields in order; lookups are case-insensitive.
 Values are ``str`` decoded as latin-1, the WSGI convention (PEP 3333 "native strings"): every
 byte maps to one code point, so obs-text (0x80-0xFF) survives a round trip unchanged.
 
+``Headers`` is a ``Mapping`` (``keys()``, ``items()``, ``dict(headers)``, ``in``): iterating gives
+each name once, ``headers[name]`` the combined value. The field lines themselves, repeats and
+raw names included, are :attr:`Headers.fields`; :meth:`get_list` gives one name's values
+uncombined (``Set-Cookie`` must never be combined, RFC 6265 §3).
+
 A ``Headers`` is immutable once built, so one instance can be shared by events, the
 application and a log line without anyone changing it underneath the others. Validation of
 names and values happens where the bytes cross the wire: the parser checks what arrives and
@@ -17,10 +22,12 @@ the writer checks what leaves (``wirekit.proto.http.writer``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import TypeAlias, overload
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TypeAlias, TypeVar, overload
 
 __all__ = ["EMPTY_HEADERS", "Headers", "HeadersLike"]
+
+_T = TypeVar("_T")
 
 
 def _text(item: str | bytes) -> str:
@@ -32,13 +39,13 @@ def _text(item: str | bytes) -> str:
     raise TypeError(f"header names and values must be str or bytes, not {type(item).__name__}")
 
 
-class Headers:
-    """An immutable sequence of ``(name, value)`` field lines with case-insensitive lookup.
+class Headers(Mapping[str, str]):
+    """An immutable, case-insensitive mapping over a list of ``(name, value)`` field lines.
 
-    Iterating yields the ``(name, value)`` pairs with the names as sent. ``headers[name]``
-    and :meth:`get` combine repeated fields with ``", "`` as RFC 9110 §5.3 allows for list
-    fields; use :meth:`get_list` for fields that must not be combined, such as
-    ``Set-Cookie``.
+    Iterating yields each field name once (as first sent); ``headers[name]``, :meth:`get`
+    and ``items()`` combine repeated fields with ``", "`` as RFC 9110 §5.3 allows for list
+    fields. :attr:`fields` is every line as it came, and :meth:`get_list` one name's values
+    uncombined, for fields such as ``Set-Cookie`` that must not be joined.
     """
 
     __slots__ = ("_fields", "_lower")
@@ -74,12 +81,10 @@ class Headers:
         return [fields[i][1] for i, lname in enumerate(self._lowered()) if lname == key]
 
     @overload
-    def get(self, name: str) -> str | None: ...
+    def get(self, name: str, /) -> str | None: ...
     @overload
-    def get(self, name: str, default: str) -> str: ...
-    @overload
-    def get(self, name: str, default: str | None) -> str | None: ...
-    def get(self, name: str, default: str | None = None) -> str | None:
+    def get(self, name: str, /, default: str | _T) -> str | _T: ...
+    def get(self, name: str, /, default: object = None) -> object:
         """The combined value of ``name`` (repeated lines joined by ``", "``), or ``default``."""
         values = self.get_list(name)
         if not values:
@@ -106,11 +111,25 @@ class Headers:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._lowered()
 
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self._fields)
+    @property
+    def fields(self) -> Sequence[tuple[str, str]]:
+        """Every field line as ``(name, value)``, in order, raw names and repeats kept."""
+        return self._fields
+
+    def __iter__(self) -> Iterator[str]:
+        """Each name once, in the case it was first sent."""
+        seen: set[str] = set()
+        for (name, _), lname in zip(self._fields, self._lowered(), strict=True):
+            if lname not in seen:
+                seen.add(lname)
+                yield name
 
     def __len__(self) -> int:
-        return len(self._fields)
+        """The number of distinct names (``len(headers.fields)`` counts the lines)."""
+        return len(set(self._lowered()))
+
+    def __bool__(self) -> bool:
+        return bool(self._fields)
 
     def __eq__(self, other: object) -> bool:
         """Equal when the field lines match in order, names compared case-insensitively."""

@@ -21,6 +21,7 @@ from typing import Final
 from wirekit.errors import LocalProtocolError
 from wirekit.proto.http.framing import FORBIDDEN_TRAILERS
 from wirekit.proto.http.grammar import TOKEN as _TOKEN
+from wirekit.proto.http.headers import Headers
 from wirekit.proto.http.status import REASON_PHRASES, reason_phrase
 
 __all__ = [
@@ -260,13 +261,15 @@ _NO_MANAGED: Final = _Managed()  # shared "nothing managed found"; never written
 
 
 def _collect(
-    raw_fields: Iterable[tuple[object, object]], *, framing_allowed: bool,
+    raw_fields: Iterable[tuple[object, object]] | Headers, *, framing_allowed: bool,
     forbidden: frozenset[str] = frozenset(),
 ) -> tuple[list[str], _Managed]:  # fmt: skip
     """Check names and build the ``name: value\r\n`` lines; values are checked with the head."""
     managed = _NO_MANAGED  # replaced by a fresh record at the first managed field
     parts: list[str] = []
     names = _NAMES
+    if isinstance(raw_fields, Headers):  # a mapping: its field lines are what goes out
+        raw_fields = raw_fields.fields
     for raw_name, raw_value in raw_fields:
         name, value = raw_name, raw_value
         if type(name) is not str or type(value) is not str:
@@ -292,7 +295,7 @@ _HEADS_MAX: Final = 512
 
 
 def response_head(
-    status: int, reason: str, raw_fields: Iterable[tuple[object, object]], *,
+    status: int, reason: str, raw_fields: Iterable[tuple[object, object]] | Headers, *,
     request_method: str | None, peer_minor: int, keep_alive: bool, body_length: int | None,
     date: str | None, server: str | None,
 ) -> OutgoingHead:  # fmt: skip
@@ -303,7 +306,7 @@ def response_head(
     fields = raw_fields
     key: tuple[object, ...] | None
     try:
-        fields = tuple(raw_fields)  # once: the fields may be a one-shot iterator
+        fields = tuple(raw_fields.fields if isinstance(raw_fields, Headers) else raw_fields)
         key = (
             status, reason, fields, request_method == "HEAD", peer_minor,
             keep_alive, body_length, server, date is None,
@@ -330,7 +333,7 @@ def response_head(
 
 
 def _build_response_head(
-    status: int, reason: str, raw_fields: Iterable[tuple[object, object]], *,
+    status: int, reason: str, raw_fields: Iterable[tuple[object, object]] | Headers, *,
     request_method: str | None, peer_minor: int, keep_alive: bool, body_length: int | None,
     date: str | None, server: str | None,
 ) -> OutgoingHead:  # fmt: skip
@@ -385,7 +388,7 @@ def _response_writer(
 
 
 def request_head(
-    method: str, target: str, raw_fields: Iterable[tuple[object, object]], *,
+    method: str, target: str, raw_fields: Iterable[tuple[object, object]] | Headers, *,
     body_length: int | None,
 ) -> OutgoingHead:  # fmt: skip
     """Serialise a request head and choose its framing.

@@ -30,6 +30,10 @@ class Mode:
 
     name = "mode"
     handlers: tuple[type[Handler], ...] = BLOCKING_HANDLERS
+    #: What an application sees (PEP 3333 ``wsgi.multithread`` / ``wsgi.multiprocess``): may
+    #: another thread of this process run it at the same time, may another process?
+    multithread: bool = False
+    multiprocess: bool = False
 
     @classmethod
     def sized(cls, workers: int | None) -> Mode:

@@ -63,6 +63,7 @@ class _DatagramProtocol(asyncio.DatagramProtocol):
 
 class Async(Mode):
     name = "async"
+    multithread = True  # applications run on worker threads
     handlers = (AsyncStreamHandler, DatagramHandler, ConnectionCore)
 
     def __init__(self, max_connections: int | None = None, use_uvloop: bool = True,

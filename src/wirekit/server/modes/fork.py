@@ -113,6 +113,7 @@ def become_child(server: Server, *, keep_datagram: bool = False) -> None:
 
 class Fork(Mode):
     name = "fork"
+    multiprocess = True  # a process per connection, each one request at a time
 
     def __init__(self, max_children: int = 40) -> None:
         if max_children < 1:

@@ -185,6 +185,12 @@ class _Reload:
 class Prefork(Mode):
     name = "prefork"
     handlers = (Handler,)
+    multiprocess = True
+
+    @property
+    def multithread(self) -> bool:  # type: ignore[override]  # Mode's attribute, derived here
+        """As the worker mode (threads or async, both threaded, when not chosen yet)."""
+        return True if self.worker_mode is None else self.worker_mode.multithread
 
     def __init__(self, workers: int = 2, worker_mode: Mode | None = None, *,
                  max_requests: int | None = None, max_requests_jitter: int = 0,

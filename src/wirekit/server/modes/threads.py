@@ -74,6 +74,7 @@ class ThreadPool:
 
 class Threads(Mode):
     name = "threads"
+    multithread = True
 
     def __init__(self, max_workers: int = 64) -> None:
         if max_workers < 1:
