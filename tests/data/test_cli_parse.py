@@ -161,3 +161,114 @@ def test_failures_exit_1(site, tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text('{"a": ')
     assert "malformed JSON" in one_line_error(wirekit(str(broken)), 1)
+
+
+# -- issue 14: namespaces, attributes, JSON queries, --json, no-match status -------------------
+RSS = b"""<?xml version="1.0"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
+<item><title>One</title><dc:creator>Ann</dc:creator><link href="/1"/></item>
+<item><title>Two</title><dc:creator>Bob</dc:creator></item>
+</channel></rss>"""
+ATOM = b"""<feed xmlns="http://www.w3.org/2005/Atom" xmlns:x="urn:x"><title>F</title>
+<entry><title>A</title><link href="http://a/" x:rank="1"/></entry>
+<entry><title>B</title></entry></feed>"""
+
+
+@pytest.fixture
+def feeds(tmp_path):
+    (tmp_path / "feed.rss").write_bytes(RSS)
+    (tmp_path / "feed.atom").write_bytes(ATOM)
+    return tmp_path
+
+
+def test_xpath_prefixes_are_the_documents_own(feeds):
+    """--xpath .//dc:creator printed nothing (exit 0) although the summary lists dc:creator."""
+    rss = str(feeds / "feed.rss")
+    assert "dc:creator 2" in wirekit(rss).out
+    for path in (".//dc:creator", "//item/dc:creator", "channel/item/dc:creator"):
+        result = wirekit(rss, "--xpath", path, "--text")  # streamed, then read whole
+        assert (result.code, result.out.split()) == (0, ["Ann", "Bob"]), path
+    dc = "http://purl.org/dc/elements/1.1/"
+    assert wirekit(rss, "--xpath", ".//d:creator", "--ns", f"d={dc}", "--text").out.split() == [
+        "Ann", "Bob"]
+    line = one_line_error(wirekit(rss, "--xpath", ".//zz:creator"), 2)
+    assert "--ns zz=URI" in line
+
+
+def test_unprefixed_names_are_in_the_roots_default_namespace(feeds):
+    atom = str(feeds / "feed.atom")
+    assert wirekit(atom, "--xpath", ".//entry/title", "--text").out.split() == ["A", "B"]
+    assert wirekit(atom, "--xpath", "entry", "--text").out.split() == ["A", "B"]  # streamed
+    assert wirekit(atom, "--xpath", "entry[2]/title", "--text").out.split() == ["B"]
+    assert wirekit(atom, "--xpath", "/feed/entry[1]/title", "--text").out.split() == ["A"]
+    clark = ".//{http://www.w3.org/2005/Atom}entry/title"  # a URI's slashes are not steps
+    assert wirekit(atom, "--xpath", clark, "--text").out.split() == ["A", "B"]
+
+
+def test_a_final_attribute_step_prints_attribute_values(recipe_path, feeds):
+    units = wirekit(str(recipe_path), "--xpath", ".//item/@units")
+    assert units.out.split() == ["C", "tbl", "tbl", "tsp", "bottles"]
+    assert wirekit(str(recipe_path), "--xpath", "ingredients/item[@units='tsp']/@num"
+                   ).out.split() == ["3"]
+    assert wirekit(str(feeds / "feed.atom"), "--xpath", ".//link/@x:rank").out.split() == ["1"]
+
+
+def test_a_query_that_matches_nothing_exits_1_silently(recipe_path, tmp_path):
+    for args in ([str(recipe_path), "--xpath", ".//nothing"],
+                 [str(recipe_path), "--xpath", "ingredients/item[@units='kg']"],
+                 [str(recipe_path), "--xpath", ".//item/@colour"]):
+        result = wirekit(*args)
+        assert (result.code, result.out, result.err) == (1, "", ""), args
+    doc = tmp_path / "d.json"
+    doc.write_text('{"items": []}')
+    assert wirekit(str(doc), "--query", "items[].name") == Result(1, "", "")
+    assert wirekit(str(doc), "--query", "missing") == Result(1, "", "")
+    assert "Exit status:" in wirekit("--help").out
+
+
+def test_json_queries_with_jmespath(tmp_path):
+    doc = tmp_path / "d.json"
+    doc.write_text('{"items": [{"name": "avocado", "qty": 2}, {"name": "lime", "qty": 1}]}')
+    pretty = wirekit(str(doc), "--query", "items[?qty > `1`].name")
+    assert pretty.code == 0 and pretty.out == '[\n  "avocado"\n]\n'
+    assert wirekit(str(doc), "--query", "items[].name", "--json").out == '["avocado","lime"]\n'
+    feed = b'{"a": {"b": 1}}\n{"c": 2}\n{"a": {"b": 3}}\n'
+    assert wirekit("-", "--query", "a.b", stdin=feed).out.split() == ["1", "3"]
+    assert "JMESPath" in one_line_error(wirekit(str(doc), "--query", "items[["), 2)
+    assert "Unknown function" in one_line_error(wirekit(str(doc), "--query", "nope(@)"), 2)
+    one_line_error(wirekit(str(doc), "--query", "length(items[0].qty)"), 1)  # a type clash
+
+
+def test_options_that_need_another_are_refused_not_ignored(recipe_path, tmp_path):
+    assert "--text works with --xpath" in one_line_error(wirekit(str(recipe_path), "--text"), 2)
+    one_line_error(wirekit(str(recipe_path), "--ns", "a=urn:a"), 2)
+    one_line_error(wirekit(str(recipe_path), "--xpath", "item", "--ns", "nonsense"), 2)
+    assert "--query works on JSON" in one_line_error(
+        wirekit(str(recipe_path), "--query", "a"), 2)
+
+
+def test_every_summary_has_a_json_form(recipe_path, tmp_path, feeds):
+    page = tmp_path / "index.html"
+    page.write_bytes(PAGE)
+    table = tmp_path / "t.csv"
+    table.write_text("name,qty\navocado,2\nlime,3\n")
+    doc = tmp_path / "d.json"
+    doc.write_text('{"items": [1, 2]}')
+    summaries = {path: json.loads(wirekit(str(path), "--json").out)
+                 for path in (recipe_path, page, table, doc, feeds / "feed.rss")}
+    assert summaries[recipe_path]["tags"]["item"] == 8
+    assert summaries[feeds / "feed.rss"]["namespaces"] == {
+        "dc": "http://purl.org/dc/elements/1.1/"}
+    assert summaries[page] | {"start": ""} == {"format": "html", "title": "Login", "links": 2,
+                                               "forms": 1, "tables": 0, "text": 9,
+                                               "start": ""}
+    assert summaries[table] == {"format": "csv", "delimiter": ",", "columns": ["name", "qty"],
+                                "rows": 2}
+    assert summaries[doc] == {"format": "json", "value": {"type": "object", "size": 1,
+                                                          "keys": ["items"]}}
+    lines = json.loads(wirekit("-", "--json", stdin=b'{"a": 1}\n{"a": 2}\n').out)
+    assert lines == {"format": "jsonl", "records": 2,
+                     "first": {"type": "object", "size": 1, "keys": ["a"]}}
+    links = [json.loads(line) for line in wirekit(str(page), "--links", "--json").out.split("\n")
+             if line]
+    assert [link["raw"] for link in links] == ["/home", "next.html"]

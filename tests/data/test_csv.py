@@ -181,3 +181,9 @@ cells = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters
 @given(st.lists(st.lists(cells, min_size=1, max_size=5), min_size=1, max_size=5))
 def test_whatever_is_written_reads_back_the_same(rows):
     assert parse_rows(to_csv(rows)) == rows  # a lone empty cell is written as ""
+
+
+def test_undecodable_bytes_while_sniffing_are_a_parse_error():
+    """Found by tests/data/test_fuzz.py: the sniffing read escaped as UnicodeDecodeError."""
+    with pytest.raises(ParseError, match="not valid utf-8"):
+        list(read_rows(io.BytesIO(b"a,b\n\x80"), dialect="sniff"))

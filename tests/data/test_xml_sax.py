@@ -133,3 +133,16 @@ def test_the_reader_can_be_driven_by_hand_and_is_still_safe():
     bomb.setContentHandler(MyHandler())
     with pytest.raises(EntitiesForbidden):
         bomb.feed(b'<!DOCTYPE r [<!ENTITY a "aaaa">]><r>&a;</r>')
+
+
+def test_a_handlers_own_lookup_error_is_not_disguised_as_a_parse_error():
+    """Encoding failures become ParseError (issue 14); a KeyError from the caller's handler,
+    also a LookupError, stays what it is."""
+    class Lookup(ContentHandler):
+        def startElement(self, name, attrs) -> None:
+            {}["missing"]
+
+    with pytest.raises(KeyError):
+        sax_parse_string(CONTACT, Lookup())
+    with pytest.raises(KeyError):
+        sax_parse(io.BytesIO(CONTACT), Lookup())

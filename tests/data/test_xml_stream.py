@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
 import pytest
@@ -151,3 +152,57 @@ def test_memory_stays_flat_on_a_200_mib_stream():
     # Control: the same child keeping every element shows up in the measurement.
     control = child_peak_rss(MEMORY_CHILD.format(record=record, size=size // 8, keep=[]))
     assert control["peak_mib"] > result["peak_mib"] + 20, (control, result)
+
+
+SLIDE_DOC = (b'<r xmlns:dc="http://purl.org/dc/elements/1.1/"><a n="1"><dc:b/></a><!--c-->'
+             b"<?pi x?><a/></r>")
+
+
+def _pairs(stream: Iterator[tuple[str, object]]) -> list[tuple[str, object]]:
+    """Events with elements shown by tag, so wirekit's and ElementTree's can be compared."""
+    return [(event, getattr(value, "tag", value)) for event, value in stream]
+
+
+@pytest.mark.parametrize("events", [("start", "end"), ["end"], ("start", "end", "start-ns",
+                                                                "end-ns", "comment", "pi")])
+def test_elementtrees_events_form_as_on_slide_3_25(tmp_path, events):
+    """iterparse("f.xml", ("start", "end")) yielded nothing: the tuple was taken as tags."""
+    path = tmp_path / "file.xml"
+    path.write_bytes(SLIDE_DOC)
+    expected = _pairs(ET.iterparse(io.BytesIO(SLIDE_DOC), events))
+    assert len(expected) >= 4
+    assert _pairs(iterparse(str(path), events)) == expected
+    assert _pairs(iterparse(io.BytesIO(SLIDE_DOC), events=events)) == expected
+    assert _pairs(iterparse(io.BytesIO(SLIDE_DOC))) == _pairs(ET.iterparse(io.BytesIO(SLIDE_DOC)))
+
+
+def test_the_events_form_keeps_the_tree_for_the_caller_to_clear():
+    """As in ElementTree (slide 3-27 clears by hand): the root holds what has ended."""
+    root = None
+    for event, elem in iterparse(recipes(20), ("start", "end")):
+        root = elem if root is None else root
+        if event == "end" and elem.tag == "recipe":
+            assert elem.findtext("title").startswith("Dish")
+    assert root is not None and len(root.findall(".//recipe")) == 20
+
+
+def test_the_events_form_is_bounded_like_the_streaming_form():
+    deep = b"<a>" * 300 + b"</a>" * 300
+    with pytest.raises(LimitExceeded):
+        list(iterparse(io.BytesIO(deep), ("start", "end")))
+    with pytest.raises(ParseError):
+        list(iterparse(io.BytesIO(b"<r><a></r>"), ("end",)))
+
+
+def test_tags_named_like_events_by_keyword_and_ambiguous_arguments_refused():
+    doc = b"<r><end>1</end><start>2</start><x/></r>"
+    assert [e.text for e in iterparse(io.BytesIO(doc), tag=["end", "start"])] == ["1", "2"]
+    assert [e.text for e in iterparse(io.BytesIO(doc), "end")] == ["1"]  # a str is a tag
+    with pytest.raises(ConfigError, match="mixes ElementTree event names and tag names"):
+        iterparse(io.BytesIO(doc), ("start", "x"))
+    with pytest.raises(ConfigError, match="not both"):
+        iterparse(io.BytesIO(doc), tag="x", events=("end",))
+    with pytest.raises(ConfigError, match="both by position and keyword"):
+        iterparse(io.BytesIO(doc), "x", tag="x")
+    with pytest.raises(ConfigError, match="unknown: 'ned'"):
+        iterparse(io.BytesIO(doc), events=("start", "ned"))

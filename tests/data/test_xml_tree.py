@@ -9,12 +9,16 @@ import pytest
 
 from wirekit.data import (
     DEFAULT_XML_POLICY,
+    ContentHandler,
     Element,
     ParseError,
     SubElement,
     XMLPolicy,
     fromstring,
+    iterparse,
     parse,
+    sax_parse,
+    sax_parse_string,
     tostring,
     write,
 )
@@ -171,3 +175,55 @@ def test_parse_reads_paths_files_and_chunk_streams(recipe_path):
         assert parse(source).findtext("title") == "Famous Guacamole"
     with pytest.raises(ConfigError):
         parse(io.StringIO(RECIPE_XML))  # text streams: open the file in binary mode
+
+
+# -- issue 14 ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("encoding", ["foo", "utf-7", "shift_jis"])
+@pytest.mark.parametrize("entry", ["fromstring", "parse", "iterparse", "events", "sax_parse",
+                                   "sax_parse_string"])
+def test_an_encoding_declaration_expat_cannot_use_is_a_parse_error(entry, encoding):
+    """LookupError (unknown name) and ValueError (a multi-byte codec) escaped every reader."""
+    doc = f'<?xml version="1.0" encoding="{encoding}"?><r><x/></r>'.encode("ascii")
+    readers = {
+        "fromstring": lambda: fromstring(doc),
+        "parse": lambda: parse(io.BytesIO(doc)),
+        "iterparse": lambda: list(iterparse(io.BytesIO(doc), "x")),
+        "events": lambda: list(iterparse(io.BytesIO(doc), ("start", "end"))),
+        "sax_parse": lambda: sax_parse(io.BytesIO(doc), ContentHandler()),
+        "sax_parse_string": lambda: sax_parse_string(doc, ContentHandler()),
+    }
+    with pytest.raises(ParseError, match="unsupported encoding declaration"):
+        readers[entry]()
+
+
+def test_write_to_a_text_file_as_on_slide_3_24(tmp_path):
+    """The slide opens output.xml with "w": write() raised a bare TypeError on text files."""
+    doc = fromstring("<r a='\u00e9'>\u20ac</r>")
+    with open(tmp_path / "out.xml", "w", encoding="iso-8859-1") as file:
+        write(doc, file)
+    data = (tmp_path / "out.xml").read_bytes()
+    assert data.startswith(b"<?xml version='1.0' encoding='iso-8859-1'?>")
+    assert b'a="\xe9"' in data and b"&#8364;" in data  # what latin-1 cannot hold is escaped
+    assert fromstring(data).text == "\u20ac"
+    text = io.StringIO()
+    write(doc, text, pretty=True, xml_declaration=False)
+    assert text.getvalue() == '<r a="\u00e9">\u20ac</r>'
+
+
+def test_write_refuses_what_it_cannot_do_with_a_wirekit_error():
+    doc = fromstring("<r/>")
+    with pytest.raises(ConfigError, match="open it in binary mode"):
+        write(doc, io.StringIO(), encoding="utf-16")
+
+    class Sink:  # text-only, and not an io.TextIOBase
+        def write(self, text: str) -> int:
+            if not isinstance(text, str):
+                raise TypeError("str expected")
+            return len(text)
+
+    with pytest.raises(ConfigError, match="binary file"):
+        write(doc, Sink())  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="tostring"):
+        write(doc, io.BytesIO(), encoding="unicode")
+    with pytest.raises(ConfigError, match="unknown encoding"):
+        write(doc, io.BytesIO(), encoding="no-such-codec")

@@ -270,5 +270,41 @@ def test_static_assets_and_listing(url: str):
 def test_demo_site_files_are_package_data():
     names = {p.relative_to(SITE).as_posix() for p in SITE.rglob("*") if p.is_file()}
     assert {"index.html", "subscribe.html", "style.css", "cgi-bin/subscribe.py",
-            "files/README.txt", "files/alphabet.txt"} <= names
+            "files/README.txt", "files/alphabet.txt", "favicon.ico"} <= names
     assert SITE.parts[-3:] == ("wirekit", "demo", "site")  # inside the package: in the wheel
+
+
+def test_the_range_hints_in_the_files_readme_do_what_they_say(url: str):
+    # The two-range hint once named ranges the server merges into one (a plain 206).
+    readme = (SITE / "files" / "README.txt").read_text()
+    hints = re.findall(r"curl (?:-i )?-r (\S+) http://127\.0\.0\.1:8000(\S+)\s+# ([^\n]+)", readme)
+    assert hints
+    for ranges, path, says in hints:
+        answer = curl("-r", ranges, url + path)
+        assert answer.status == 206
+        multipart = (answer.header("content-type") or "").startswith("multipart/byteranges")
+        assert multipart == ("multipart" in says), (ranges, says)
+
+
+def test_every_page_is_styled_for_phones_and_dark_mode_with_an_icon(url: str):
+    status, _, icon = fetch(url + "/favicon.ico")
+    assert status == 200 and icon[:4] == b"\x00\x00\x01\x00"  # an ICO file, not a 404
+    pages = [fetch(url + path) for path in ("/", "/upload", "/files/", "/missing")]
+    pages.append(fetch(url + "/cgi-bin/subscribe.py", b"name=Ann&email=a%40b.c"))
+    for status, _, body in pages:
+        assert b'name="viewport"' in body, (status, body[:200])
+        assert b"color-scheme" in body or b"style.css" in body  # dark-aware either way
+    assert pages[3][0] == 404
+
+
+def test_a_too_large_upload_gets_a_page_that_states_the_limit(url: str):
+    boundary = "b0undary"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n"
+            "\r\n").encode()
+    body = head + b"x" * (65 << 20) + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(url + "/upload", data=body, headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=30)
+    page = caught.value.read()
+    assert caught.value.code == 413 and b"64 MiB" in page and b"style.css" in page

@@ -35,13 +35,12 @@ from wirekit.cli.output import (
 from wirekit.cli.progress import TransferBars
 from wirekit.errors import ConfigError, WirekitError
 from wirekit.http.client import BasicAuth, DigestAuth, InvalidURL, Request, Response, Session
-from wirekit.http.client.cookies import cookie_header, cookie_jar, save_jar
-from wirekit.http.client.urls import parse_url
+from wirekit.http.client.cookies import cookie_jar, save_jar
+from wirekit.http.client.urls import URL, parse_url
 
 __all__ = ["http_command", "make_command", "run"]
 
 Options = dict[str, Any]
-_WANTS_LENGTH = frozenset({"POST", "PUT", "PATCH"})
 
 
 def run(method: str, url: str, items: tuple[str, ...], options: Options) -> None:
@@ -86,11 +85,9 @@ def _exchange(base_method: str, url: str, items: tuple[str, ...], options: Optio
         request = Request(url, headers=headers, method=method, cookies=sent_cookies,
                           **arguments)
         bars = stack.enter_context(TransferBars(options, request, target))
-        if options["verbose"] and request.url.scheme not in ("file", "ftp"):
-            sys.stderr.write(verbose_lines(">", f"{method} {request.url.target} HTTP/1.1",
-                                           request_fields(session, request)))
         response = stack.enter_context(session.send(
-            request, stream=True, allow_redirects=not options["no_follow"], **bars.callbacks()))
+            request, stream=True, allow_redirects=not options["no_follow"],
+            on_request=_show_request if options["verbose"] else None, **bars.callbacks()))
         bars.uploaded()
         if options["verbose"]:
             _show_redirects(response)
@@ -216,30 +213,9 @@ def _session(options: Options, jar: CookieJar | None) -> Session:
     )  # fmt: skip
 
 
-def request_fields(session: Session, request: Request) -> list[tuple[str, str]]:
-    """The field lines the session will send for ``request`` (first hop), for ``-v``: the
-    same precedence as the session's (caller's fields over its defaults, framing last)."""
-    url, names = request.url, {n.lower() for n, _ in request.headers}
-    fields = [] if "host" in names else [("Host", url.authority)]
-    fields += [p for p in session.headers.pairs() if p[0].lower() not in names]
-    fields += [(n, v) for n, v in request.headers if v is not None
-               and n.lower() not in ("content-length", "transfer-encoding")]
-    auth = request.auth or session.auth
-    if isinstance(auth, BasicAuth) and "authorization" not in names:
-        fields.append(("Authorization", auth.authorization(request.method, url) or ""))
-    jar = cookie_header(session.cookies, url) if session.cookies is not None else None
-    sent = "; ".join(f"{n}={v}" for n, v in (request.cookies or {}).items())
-    if (jar or sent) and "cookie" not in names:
-        fields.append(("Cookie", "; ".join(filter(None, (sent, jar)))))
-    body = request.body
-    if body is not None:
-        if body.content_type is not None and "content-type" not in names:
-            fields.append(("Content-Type", body.content_type))
-        fields.append(("Content-Length", str(body.length)) if body.length is not None
-                      else ("Transfer-Encoding", "chunked"))
-    elif request.method in _WANTS_LENGTH:
-        fields.append(("Content-Length", "0"))
-    return fields
+def _show_request(method: str, url: URL, fields: list[tuple[str, str]]) -> None:
+    """``> `` lines of each request head as the session sends it, for ``-v``."""
+    sys.stderr.write(verbose_lines(">", f"{method} {url.target} HTTP/1.1", fields))
 
 
 def _show_redirects(response: Response) -> None:

@@ -1,22 +1,26 @@
 """``wirekit parse``: look at a CSV, HTML, XML or JSON document or feed, from a file or a URL.
 
-With no extraction option it prints a short summary; ``--links``, ``--forms``, ``--xpath`` and
-``--csv`` extract. Everything goes through ``wirekit.data``, so hostile input gets the same
-treatment as in the library: XML bombs and external entities are refused with their named
-error, and sizes are bounded (``--max-size``).
+With no extraction option it prints a short summary (``--json``: one JSON object);
+``--links``, ``--forms``, ``--xpath`` (XML, namespace prefixes resolved), ``--query`` (JSON,
+JMESPath) and ``--csv`` extract. Everything goes through ``wirekit.data``, so hostile input
+gets the same treatment as in the library: XML bombs and external entities are refused with
+their named error, and sizes are bounded (``--max-size``).
+
+Exit status follows grep: 0 when something was printed, 1 when a query matched nothing
+(nothing is printed) or the input failed (one error line), 2 for a bad option.
 """
 
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 import re
 import sys
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import Any, cast
@@ -24,6 +28,7 @@ from typing import Any, cast
 import click
 
 from wirekit import data
+from wirekit.cli.parse_xml import NO_MATCH, XPath, xml_summary, xpath
 from wirekit.data.sources import read_capped
 from wirekit.errors import ConnectError, NetworkError, RemoteProtocolError, Timeout, WirekitError
 
@@ -37,8 +42,6 @@ SIZE_UNITS = {"": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 102
               "mib": 1024**2, "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
 HEAD = 4096  # bytes looked at to guess the format
 FETCH_TIMEOUT = 30.0
-# --xpath paths that name one tag anywhere ("item", ".//item", "//item") are streamed.
-STREAMABLE = re.compile(r"^(?:\.?//)?([^/\[\]@*.()]+)$")
 
 
 @dataclass
@@ -149,6 +152,9 @@ class Options:
     as_csv: bool
     header: bool
     max_size: int | None
+    ns: dict[str, str] = field(default_factory=dict)
+    query: Any = None  # a compiled JMESPath expression
+    as_json: bool = False
 
 
 def _emit(obj: Any) -> None:
@@ -157,14 +163,55 @@ def _emit(obj: Any) -> None:
 
 def _check(kind: str, options: Options) -> None:
     wanted = {"--links": options.links, "--forms": options.forms,
-              "--xpath": options.xpath is not None, "--csv": options.as_csv}
+              "--xpath": options.xpath is not None, "--csv": options.as_csv,
+              "--query": options.query is not None}
     chosen = [name for name, on in wanted.items() if on]
     if len(chosen) > 1:
         raise click.UsageError(f"choose one of {', '.join(chosen)}")
-    fits = {"--links": "html", "--forms": "html", "--xpath": "xml", "--csv": "csv"}
-    if chosen and fits[chosen[0]] != kind:
-        raise click.UsageError(f"{chosen[0]} works on {fits[chosen[0]].upper()} input, and this"
-                               f" is {kind.upper()} (force it with --format)")
+    fits = {"--links": ("html",), "--forms": ("html",), "--xpath": ("xml",), "--csv": ("csv",),
+            "--query": ("json", "jsonl")}
+    if chosen and kind not in fits[chosen[0]]:
+        raise click.UsageError(f"{chosen[0]} works on {fits[chosen[0]][0].upper()} input, and"
+                               f" this is {kind.upper()} (force it with --format)")
+
+
+def _usage_checks(options: Options) -> None:
+    """Options that only make sense with another: refused, never silently ignored."""
+    if options.text and options.xpath is None:
+        raise click.UsageError("--text works with --xpath (print the matches' text)")
+    if options.ns and options.xpath is None:
+        raise click.UsageError("--ns works with --xpath (prefixes used in the path)")
+
+
+def _namespaces(pairs: tuple[str, ...]) -> dict[str, str]:
+    found = {}
+    for pair in pairs:
+        prefix, equals, uri = pair.partition("=")
+        if not equals or not uri or not re.fullmatch(r"[A-Za-z_][\w.-]*|", prefix):
+            raise click.UsageError(f"--ns {pair!r}: expected PREFIX=URI (=URI for the default"
+                                   " namespace)")
+        found[prefix] = uri
+    return found
+
+
+def _compile_query(expression: str | None) -> Any:
+    if expression is None:
+        return None
+    try:
+        jmespath = importlib.import_module("jmespath")  # only loaded when a query is asked for
+    except ImportError:
+        raise click.UsageError("--query needs the jmespath package (pip install jmespath)"
+                               ) from None
+    try:
+        return jmespath.compile(expression)
+    except ValueError as exc:  # jmespath's errors are ValueErrors
+        raise click.UsageError(f"--query {expression!r} is not JMESPath: {_flat(exc)}"
+                               ) from None
+
+
+def _flat(exc: Exception) -> str:
+    """jmespath's messages span lines (the expression, a caret): errors here are one line."""
+    return " ".join(str(exc).split())
 
 
 # -- HTML -------------------------------------------------------------------------------------
@@ -180,10 +227,18 @@ def _html(opened: Input, options: Options) -> None:
     page = data.scan_html(body, opened.base_url, encoding=opened.charset, max_bytes=None)
     if options.links:
         for link in page.links:
-            click.echo(link.url)
+            if options.as_json:
+                _emit({"url": link.url, "raw": link.raw, "tag": link.tag, "text": link.text,
+                       "rel": link.rel})
+            elif link.url:  # "" when the page's URL does not parse: nothing to print
+                click.echo(link.url)
     elif options.forms:
         for form in page.forms:
             _emit(_form_json(form))
+    elif options.as_json:
+        _emit({"format": "html", "title": page.title, "links": len(page.links),
+               "forms": len(page.forms), "tables": len(page.tables),
+               "text": len(page.text), "start": page.text[:200]})
     else:
         click.echo(f"format  HTML\ntitle   {page.title}\nlinks   {len(page.links)}\n"
                    f"forms   {len(page.forms)}\ntables  {len(page.tables)}\n"
@@ -193,64 +248,11 @@ def _html(opened: Input, options: Options) -> None:
 
 
 # -- XML --------------------------------------------------------------------------------------
-class _Census(data.ContentHandler):
-    """Counts elements by tag and the nesting depth, streaming (for the summary)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: Counter[str] = Counter()
-        self.depth = self.deepest = 0
-        self.root = ""
-
-    def startElement(self, name: str, attrs: object) -> None:
-        self.root = self.root or name
-        self.tags[name] += 1
-        self.depth += 1
-        self.deepest = max(self.deepest, self.depth)
-
-    def endElement(self, name: str) -> None:
-        self.depth -= 1
-
-
-def _show_element(element: data.Element, text_only: bool) -> None:
-    if text_only:
-        click.echo("".join(element.itertext()).strip())
-    else:
-        click.echo(data.tostring(element, pretty=True))
-
-
-def _xpath(opened: Input, options: Options) -> None:
-    path = options.xpath or ""
-    streamable = STREAMABLE.match(path)
-    if streamable:
-        for element in data.iterparse(opened.chunks, streamable.group(1)):
-            _show_element(element, options.text)
-        return
-    policy = replace(data.DEFAULT_XML_POLICY, max_bytes=options.max_size)
-    tree = data.parse(opened.chunks, policy=policy)
-    root = tree.getroot()
-    if path.startswith("//"):
-        path = "." + path
-    elif path.startswith(f"/{root.tag}"):
-        path = "." + path[len(root.tag) + 1:]
-    try:
-        found = tree.findall(path or ".")
-    except (SyntaxError, TypeError, KeyError, ValueError) as exc:  # ElementPath's many ways
-        raise click.UsageError(f"--xpath {options.xpath!r} is not a path ElementTree knows"
-                               f" ({type(exc).__name__}: {exc})") from None
-    for element in found:
-        _show_element(element, options.text)
-
-
-def _xml(opened: Input, options: Options) -> None:
-    if options.xpath is not None:
-        _xpath(opened, options)
-        return
-    census = _Census()
-    data.sax_parse(opened.chunks, census)
-    top = ", ".join(f"{tag} {count}" for tag, count in census.tags.most_common(10))
-    click.echo(f"format  XML\nroot    {census.root}\nelements {census.tags.total()}\n"
-               f"depth   {census.deepest}\ntags    {top}")
+def _xml(opened: Input, options: Options, head: bytes) -> int:
+    if options.xpath is None:
+        return xml_summary(opened.chunks, options.as_json)
+    query = XPath(options.xpath, options.ns, options.text, options.as_json, options.max_size)
+    return xpath(opened.chunks, head, query)
 
 
 # -- JSON, JSON Lines, CSV --------------------------------------------------------------------
@@ -263,19 +265,60 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-def _json(opened: Input, options: Options) -> None:
+def _shape(value: Any) -> dict[str, Any]:
+    """``_describe`` for --json: the JSON type, with keys or length and the first item."""
+    if isinstance(value, dict):
+        return {"type": "object", "size": len(value), "keys": list(value)[:100]}
+    if isinstance(value, list):
+        return {"type": "array", "length": len(value),
+                "first": _shape(value[0]) if value else None}
+    names = {str: "string", bool: "boolean", int: "number", float: "number"}
+    return {"type": names.get(type(value), "null")}
+
+
+def _search(options: Options, value: Any) -> Any:
+    try:
+        return options.query.search(value)
+    except ValueError as exc:  # jmespath's errors: a type clash with this data, or a misuse
+        if type(exc).__name__ == "JMESPathTypeError":
+            raise click.ClickException(f"--query: {_flat(exc)}") from None
+        raise click.UsageError(f"--query: {_flat(exc)}") from None
+
+
+def _json(opened: Input, options: Options) -> int:
     value = data.load(opened.chunks, max_bytes=options.max_size)
-    click.echo(f"format  JSON\nvalue   {_describe(value)}")
+    if options.query is not None:
+        result = _search(options, value)
+        if result is None or result == []:
+            return NO_MATCH
+        click.echo(data.dumps(result, pretty=not options.as_json))
+    elif options.as_json:
+        _emit({"format": "json", "value": _shape(value)})
+    else:
+        click.echo(f"format  JSON\nvalue   {_describe(value)}")
+    return 0
 
 
-def _jsonl(opened: Input, options: Options) -> None:
-    count, first = 0, None
+def _jsonl(opened: Input, options: Options) -> int:
+    count, first, matched = 0, None, 0
     for count, record in enumerate(data.iter_jsonlines(opened.chunks), 1):
         first = record if count == 1 else first
-    click.echo(f"format  JSON Lines\nrecords {count}\nfirst   {_describe(first)}")
+        if options.query is not None:
+            result = _search(options, record)
+            if result is not None and result != []:
+                click.echo(data.dumps(result))  # JSON Lines in, JSON Lines out
+                matched += 1
+    if options.query is not None:
+        return 0 if matched else NO_MATCH
+    if options.as_json:
+        _emit({"format": "jsonl", "records": count,
+               "first": _shape(first) if count else None})
+    else:
+        click.echo(f"format  JSON Lines\nrecords {count}\nfirst   {_describe(first)}")
+    return 0
 
 
-def _csv(opened: Input, options: Options, head: bytes) -> None:
+def _csv(opened: Input, options: Options, head: bytes) -> int:
     sample = head.rpartition(b"\n")[0] or head  # whole lines only: a cut row misleads sniffing
     dialect: str | type[csv.Dialect]
     try:
@@ -287,23 +330,39 @@ def _csv(opened: Input, options: Options, head: bytes) -> None:
                 else data.read_rows(opened.chunks, dialect=dialect))
         for row in rows:
             _emit(row)
-        return
+        return 0
     rows = data.read_rows(opened.chunks, dialect=dialect)
     columns = next(rows, [])
     count = sum(1 for _ in rows)
     delimiter = getattr(dialect, "delimiter", ",")
-    click.echo(f"format  CSV (delimiter {delimiter!r})\ncolumns {', '.join(columns)}\n"
-               f"rows    {count} after the first")
+    if options.as_json:
+        _emit({"format": "csv", "delimiter": delimiter, "columns": columns, "rows": count})
+    else:
+        click.echo(f"format  CSV (delimiter {delimiter!r})\ncolumns {', '.join(columns)}\n"
+                   f"rows    {count} after the first")
+    return 0
 
 
 @click.command("parse", epilog="""\b
 Examples:
   wirekit parse recipes.xml                       # summary: root, element counts, depth
   wirekit parse recipes.xml --xpath .//item --text
+  wirekit parse recipes.xml --xpath './/item/@units'   # attribute values
+  wirekit parse feed.rss --xpath .//dc:creator    # prefixes as the document declares them
+  wirekit parse feed.atom --xpath .//a:entry --ns a=http://www.w3.org/2005/Atom
   wirekit parse https://example.org/ --links      # every link, absolute
   wirekit parse login.html --forms                # one JSON line per form
+  wirekit parse data.json --query 'items[?qty > `1`].name'   # JMESPath
   wirekit parse schmods.csv --csv                 # rows as JSON lines
+  wirekit parse schmods.csv --json                # the summary as one JSON object
   curl -s https://example.org/feed.jsonl | wirekit parse -
+
+\b
+Exit status:
+  0  done (a summary, or at least one match printed)
+  1  --xpath or --query matched nothing (nothing is printed, as grep), or the
+     input could not be read or was refused (one error line on stderr)
+  2  a bad option (one error line)
 """)
 @click.argument("file_or_url")
 @click.option("--format", "kind", type=click.Choice(FORMATS), default="auto", show_default=True,
@@ -311,23 +370,35 @@ Examples:
 @click.option("--links", is_flag=True, help="HTML: print every link, resolved, one a line.")
 @click.option("--forms", is_flag=True, help="HTML: print each form as a JSON line.")
 @click.option("--xpath", metavar="PATH", help="XML: print the elements matching PATH "
-              "(ElementTree syntax; a bare tag or .//tag is streamed).")
+              "(ElementTree syntax; a bare tag or .//tag is streamed; a final /@name prints "
+              "that attribute). Prefixes are the document's own; unprefixed names are in the "
+              "root's default namespace.")
+@click.option("--ns", "ns_pairs", metavar="PREFIX=URI", multiple=True,
+              help="With --xpath: a namespace prefix for PATH (repeatable; =URI sets the "
+              "default namespace). Overrides the document's declarations.")
 @click.option("--text", is_flag=True, help="With --xpath: print the text, not the XML.")
+@click.option("--query", metavar="EXPR", help="JSON: print the JMESPath EXPR's result, "
+              "indented (JSON Lines: one compact line per record that matches).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV: print the rows as JSON lines.")
 @click.option("--header/--no-header", default=True, show_default=True,
               help="With --csv: the first row names the columns (objects, not arrays).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output: the summary "
+              "as one JSON object, links and --xpath matches as JSON lines, --query compact.")
 @click.option("--max-size", default="64MiB", show_default=True, metavar="SIZE",
               help="Largest document held in memory (0: no bound); streams are not bounded.")
 def command(file_or_url: str, kind: str, links: bool, forms: bool, xpath: str | None,
-            text: bool, as_csv: bool, header: bool, max_size: str) -> None:
+            ns_pairs: tuple[str, ...], text: bool, query: str | None, as_csv: bool,
+            header: bool, as_json: bool, max_size: str) -> int:
     """Summarise a CSV, HTML, XML or JSON document, or extract from it.
 
     FILE_OR_URL is a path, an http(s) URL, or - for standard input.
     """
-    options = Options(links, forms, xpath, text, as_csv, header, _size(max_size))
+    options = Options(links, forms, xpath, text, as_csv, header, _size(max_size),
+                      _namespaces(ns_pairs), _compile_query(query), as_json)
+    _usage_checks(options)
     try:
         with _open(file_or_url) as opened:
-            _run(opened, kind, options)
+            return _run(opened, kind, options)
     except (WirekitError, BrokenPipeError):
         raise
     except TimeoutError:
@@ -338,11 +409,15 @@ def command(file_or_url: str, kind: str, links: bool, forms: bool, xpath: str | 
         raise click.FileError(file_or_url, exc.strerror or str(exc)) from None
 
 
-def _run(opened: Input, kind: str, options: Options) -> None:
+def _run(opened: Input, kind: str, options: Options) -> int:
     head = _peek(opened)
     chosen = kind if kind != "auto" else opened.kind or _guess(head)
     _check(chosen, options)
     if chosen == "csv":
-        _csv(opened, options, head)
-    else:
-        {"html": _html, "xml": _xml, "json": _json, "jsonl": _jsonl}[chosen](opened, options)
+        return _csv(opened, options, head)
+    if chosen == "xml":
+        return _xml(opened, options, head)
+    if chosen == "html":
+        _html(opened, options)
+        return 0
+    return {"json": _json, "jsonl": _jsonl}[chosen](opened, options)

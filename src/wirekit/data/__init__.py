@@ -7,14 +7,15 @@ so any layer may parse data without pulling in the network stack.
 * HTML: :func:`scan_html` -> :class:`Page` (links, forms, tables, text); :class:`HTMLParser`
   to subclass as the course does, fed in linear time
 * XML: :func:`parse`/:func:`fromstring` (safe ElementTree), :func:`iterparse` (streaming, flat
-  memory), :func:`sax_parse` (SAX); :class:`XMLPolicy` says what documents may use
+  memory; or ElementTree's ``(event, element)`` form), :func:`sax_parse` (SAX);
+  :class:`XMLPolicy` says what documents may use
 * JSON: :func:`loads`/:func:`load`/:func:`dumps`/:func:`dump`, JSON Lines with
   :func:`iter_jsonlines`/:func:`dump_jsonlines`
 
-Readers take a *source*: a path, a binary file or HTTP response, or an iterable of ``bytes``
-chunks (see :mod:`wirekit.data.sources`). Errors: :class:`ParseError` (also a ``ValueError``)
-and its named :class:`XMLForbidden` subclasses; size and depth bounds raise
-:class:`~wirekit.errors.LimitExceeded` subclasses naming the setting.
+Readers take a *source*: a path, a binary file or HTTP response (anything with ``read``), or an
+iterable of ``bytes`` chunks (see :mod:`wirekit.data.sources`). Errors: :class:`ParseError`
+(also a ``ValueError``) and its named :class:`XMLForbidden` subclasses; size and depth bounds
+raise :class:`~wirekit.errors.LimitExceeded` subclasses naming the setting.
 """
 
 from wirekit.data.errors import (

@@ -61,6 +61,21 @@ def _rebuild(cls: type[ParseError], args: tuple[object, ...], state: dict[str, o
     return exc
 
 
+def raised_in(exc: BaseException, *modules: str) -> bool:
+    """True if the innermost frame of ``exc``'s traceback runs in one of ``modules``.
+
+    Tells a standard-library parser's own failure (a ``ValueError`` from ``html.unescape``,
+    a ``LookupError`` from expat's encoding lookup) from the same exception class raised by a
+    handler the caller wrote: only the first is the document's fault and becomes a ParseError.
+    """
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_globals.get("__name__") in modules
+
+
 class XMLForbidden(ParseError):
     """The document uses an XML feature that the active ``XMLPolicy`` refuses.
 

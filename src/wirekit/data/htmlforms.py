@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from wirekit.data.errors import ParseError
 from wirekit.errors import ConfigError
 
 __all__ = ["Field", "Form", "Option", "Submission"]
@@ -126,10 +127,17 @@ class Form:
 
     def submission(self, values: Values | None = None, *, submit: str | None = None
                    ) -> Submission:
-        """Encode :meth:`fill`'s entry list for this form's method and encoding."""
+        """Encode :meth:`fill`'s entry list for this form's method and encoding.
+
+        An ``action`` the page wrote that is not a URL raises ParseError: there is nowhere to
+        send the form."""
         pairs = self.fill(values, submit=submit)
+        try:
+            parts = urlsplit(self.action)
+        except ValueError:  # the page's action is not a URL (http://[x]/): nowhere to send it
+            raise ParseError(f"the form's action {self.action!r} is not a valid URL") from None
         if self.method == "GET":
-            scheme, netloc, path, _, _ = urlsplit(self.action)
+            scheme, netloc, path, _, _ = parts
             return Submission("GET", urlunsplit((scheme, netloc, path, urlencode(pairs), "")))
         if self.enctype == MULTIPART:
             body, content_type = _multipart(pairs)

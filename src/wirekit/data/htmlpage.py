@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from wirekit.config import DEFAULT_LIMITS
 from wirekit.data.htmlforms import MULTIPART, PLAIN, URLENCODED, Field, Form, Option
@@ -42,7 +42,11 @@ _SPACES = re.compile(r"\s+")
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    """Where an element points: ``url`` absolute, ``raw`` as written, ``text`` for anchors."""
+    """Where an element points: ``url`` absolute, ``raw`` as written, ``text`` for anchors.
+
+    ``url`` is ``""`` when ``raw`` is not a URL that can be resolved (``http://[x]/``): the HTML
+    standard's "URL parsing failure", a link no browser follows.
+    """
 
     url: str
     tag: str
@@ -96,13 +100,15 @@ Attrs = dict[str, str]
 class PageScanner(HTMLParser):
     """Collects a :class:`Page` while fed; call :meth:`page` at the end.
 
-    Feed it text as it arrives (``feed``), or use :func:`scan_html` for a page in memory.
+    Feed it text or bytes as they arrive (``feed``; bytes are decoded as
+    :class:`~wirekit.data.HTMLParser` says), or use :func:`scan_html` for a page in memory.
     """
 
     def __init__(self, url: str | None = None, *,
-                 max_bytes: int | None = DEFAULT_LIMITS.max_body) -> None:
+                 max_bytes: int | None = DEFAULT_LIMITS.max_body,
+                 encoding: str | None = None) -> None:
         self.url = url
-        super().__init__(max_bytes=max_bytes)
+        super().__init__(max_bytes=max_bytes, encoding=encoding)
 
     def reset(self) -> None:
         super().reset()
@@ -296,16 +302,28 @@ class PageScanner(HTMLParser):
         self._end_form()
         for table in self._open_tables:
             table.end_cell()
-        base = urljoin(self.url or "", self._base or "")
-        links = [Link(url=urljoin(base, raw), tag=tag, rel=rel, raw=raw,
+        # An unparsable <base href> is ignored, as the HTML standard's fallback base URL says.
+        base = _resolve(self.url or "", self._base or "") or self.url or ""
+        links = [Link(url=_resolve(base, raw) or "", tag=tag, rel=rel, raw=raw,
                       text=_squash("".join(text)) if text is not None else "")
                  for tag, raw, rel, text in self._links]
-        for form in self._forms:
-            form.action = urljoin(base, form.action)
+        for form in self._forms:  # an unparsable action stays as written (see Form.submission)
+            form.action = _resolve(base, form.action) or form.action
         lines = (line.strip() for line in "".join(self._text).split("\n"))
         return Page(url=self.url, title=self._final_title, links=links,
                     forms=self._forms, tables=[t.rows for t in self._tables],
                     text="\n".join(line for line in lines if line))
+
+
+def _resolve(base: str, url: str) -> str | None:
+    """``url`` made absolute against ``base``; None if either is not a parsable URL (urljoin
+    raises ``ValueError`` for a bad IPv6 literal such as ``http://[x]/``)."""
+    try:
+        joined = urljoin(base, url)
+        urlsplit(joined)  # urljoin returns a URL unparsed when there is no base to join
+    except ValueError:
+        return None
+    return joined
 
 
 _STARTS: dict[str, Callable[[PageScanner, Attrs], None]] = {

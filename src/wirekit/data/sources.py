@@ -4,9 +4,12 @@ Every reader in ``wirekit.data`` takes a *source* and opens it here, so each one
 things and streams them the same way:
 
 * a path (``str`` or ``os.PathLike``): opened, read in chunks and closed again;
-* a binary file object (an open file, ``http.client.HTTPResponse``, ``urlopen()``'s result):
-  read in chunks with ``read1`` when it has it (so a network stream hands over what has
-  arrived instead of blocking for a full chunk) and left open: the caller owns it;
+* a binary file object (an open file, ``http.client.HTTPResponse``, ``urlopen()``'s result,
+  wirekit's own HTTP ``Response``, any object with a ``read(n)`` method): read in chunks with
+  ``read1`` when it has it (so a network stream hands over what has arrived instead of
+  blocking for a full chunk) and left open: the caller owns it. Only ``read`` is required:
+  an object that is not an :class:`io.IOBase` (no ``readable()``, ``readinto()``...) is
+  wrapped in a buffered reader that calls nothing else;
 * an iterable of ``bytes`` chunks (a generator, a streamed HTTP body): joined as it is read.
 
 Content already in memory goes to the ``*_string`` / ``from*`` / ``loads`` functions instead,
@@ -41,18 +44,49 @@ class _ChunkStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def _next_chunk(self, size: int) -> object:
+        """The next piece (an empty one is skipped), or None at the end."""
+        return next(self._chunks, None)
+
     def readinto(self, buffer: Any) -> int:
         while not self._rest:
-            chunk = next(self._chunks, None)
+            chunk = self._next_chunk(len(buffer))
             if chunk is None:
                 return 0
             if not isinstance(chunk, bytes | bytearray | memoryview):
-                raise ConfigError(f"a chunked source must yield bytes, got {type(chunk).__name__}")
+                raise ConfigError(f"a data source must give bytes, got {type(chunk).__name__}")
             self._rest = memoryview(chunk).cast("B")
         size = min(len(buffer), len(self._rest))
         buffer[:size] = self._rest[:size]
         self._rest = self._rest[size:]
         return size
+
+
+class _ReadStream(_ChunkStream):
+    """A raw stream over anything with ``read(n)`` (``read1(n)`` preferred when present).
+
+    wirekit's HTTP ``Response`` and many third-party bodies are file-like without being
+    :class:`io.IOBase`: ``io.TextIOWrapper`` and the readers' ``readline`` would fail on them.
+    A ``read`` returning more than asked is tolerated (the rest is kept for the next call).
+    """
+
+    def __init__(self, read: Callable[[int], object]) -> None:
+        super().__init__(())
+        self._read = read
+
+    def _next_chunk(self, size: int) -> object:
+        chunk = self._read(max(size, 1))
+        return None if chunk == b"" else chunk  # read() gives b"" only at the end
+
+
+def _encoded(text: object) -> object:
+    if not isinstance(text, str):
+        raise ConfigError(f"a text source must give str, got {type(text).__name__}")
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _buffered(raw: io.RawIOBase) -> IO[bytes]:
+    return io.BufferedReader(raw, buffer_size=64 * 1024)
 
 
 @contextmanager
@@ -66,9 +100,12 @@ def open_binary(source: Source) -> Iterator[IO[bytes]]:
     elif hasattr(source, "read"):
         if isinstance(source.read(0), str):
             raise ConfigError("expected a binary stream, got a text stream (open it with 'rb')")
-        yield cast("IO[bytes]", source)  # it has read(), and read(0) was not a str
+        if isinstance(source, io.IOBase):
+            yield cast("IO[bytes]", source)  # a real file object, and read(0) was not a str
+        else:
+            yield _buffered(_ReadStream(getattr(source, "read1", None) or source.read))
     elif isinstance(source, Iterable):
-        yield io.BufferedReader(_ChunkStream(source), buffer_size=64 * 1024)
+        yield _buffered(_ChunkStream(source))
     else:
         raise ConfigError(f"cannot read data from a {type(source).__name__}")
 
@@ -81,8 +118,11 @@ def open_text(source: Source | IO[str], encoding: str = "utf-8-sig") -> Iterator
     ``utf-8-sig`` drops the byte-order mark spreadsheets like to write.
     """
     if hasattr(source, "read") and isinstance(source.read(0), str):
-        yield cast("IO[str]", source)  # it has read(), and read(0) was a str
-        return
+        if isinstance(source, io.TextIOBase):
+            yield cast("IO[str]", source)  # a real text file
+            return
+        read = source.read  # a duck-typed text reader: its text re-encoded, read as UTF-8
+        source, encoding = _buffered(_ReadStream(lambda n: _encoded(read(n)))), "utf-8"
     with open_binary(cast(Source, source)) as binary:  # a text stream was yielded above
         text = io.TextIOWrapper(binary, encoding=encoding, newline="")
         try:

@@ -47,7 +47,7 @@ def sniff(sample: str, delimiters: str | None = None) -> tuple[type[csv.Dialect]
 def _lines(stream: IO[str], max_line: int) -> Iterator[str]:
     """Lines of ``stream``, each bounded, refusing NUL (binary data, not text: SECURITY P01)."""
     number = 0
-    while line := stream.readline(max_line + 1):
+    while line := _readline(stream, max_line + 1, number + 1):
         number += 1
         if len(line) > max_line and not line.endswith(("\n", "\r")):
             raise MessageTooLarge(f"CSV line {number} is longer than {max_line} characters",
@@ -55,6 +55,14 @@ def _lines(stream: IO[str], max_line: int) -> Iterator[str]:
         if "\0" in line:
             raise ParseError("NUL character in CSV data (binary data?)", line=number)
         yield line
+
+
+def _readline(stream: IO[str], limit: int, number: int) -> str:
+    try:
+        return stream.readline(limit)
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"CSV is not valid {exc.encoding} text ({exc.reason})",
+                         line=number) from None
 
 
 def _dialect_and_lines(stream: IO[str], dialect: Dialect, max_line: int
@@ -90,9 +98,6 @@ def _rows(stream: IO[str], dialect: Dialect, max_line: int) -> Iterator[list[str
                                       f" (line {reader.line_num})",
                                       limit="csv.field_size_limit") from None
             raise ParseError(f"malformed CSV: {exc}", line=reader.line_num) from None
-        except UnicodeDecodeError as exc:
-            raise ParseError(f"CSV is not valid {exc.encoding} text ({exc.reason})",
-                             line=reader.line_num + 1) from None
         yield row
 
 

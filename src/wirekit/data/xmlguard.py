@@ -29,7 +29,7 @@ from wirekit.data.errors import (
     ParameterEntitiesForbidden,
     ParseError,
 )
-from wirekit.errors import ConfigError, LimitExceeded, MessageTooLarge
+from wirekit.errors import ConfigError, LimitExceeded, MessageTooLarge, WirekitError
 
 __all__ = [
     "DEFAULT_XML_POLICY",
@@ -37,6 +37,7 @@ __all__ = [
     "DeclarationChecks",
     "GuardedParser",
     "XMLPolicy",
+    "bad_encoding",
     "check_depth",
 ]
 
@@ -174,6 +175,10 @@ class PrologGuard:
             return self._release()
         except pyexpat.ExpatError:
             return self._release()  # malformed: the real parser reports it in its own words
+        except WirekitError:
+            raise  # a declaration refused by the policy (a ParseError is also a ValueError)
+        except (LookupError, ValueError) as exc:
+            raise bad_encoding(exc, parser.CurrentLineNumber) from None
         if final:
             return self._release()
         self._check_prolog(self._size)
@@ -194,6 +199,12 @@ class PrologGuard:
 
     def _root(self, name: str, attrs: object) -> None:
         raise _RootReached
+
+
+def bad_encoding(exc: LookupError | ValueError, line: int | None = None) -> ParseError:
+    """expat's failure on an encoding declaration: ``LookupError`` for a name Python does not
+    know, ``ValueError`` for a multi-byte codec expat cannot drive (UTF-7, CJK codecs)."""
+    return ParseError(f"malformed XML: unsupported encoding declaration ({exc})", line=line)
 
 
 def translate(exc: ET.ParseError) -> ParseError:
@@ -258,12 +269,16 @@ class GuardedParser:
             return self._parser.close()
         except ET.ParseError as exc:
             raise translate(exc) from None
+        except (LookupError, ValueError) as exc:  # no Python callbacks run in this parser
+            raise bad_encoding(exc) from None
 
     def _feed_parser(self, data: bytes | str) -> None:
         try:
             self._parser.feed(data)
         except ET.ParseError as exc:
             raise translate(exc) from None
+        except (LookupError, ValueError) as exc:  # no Python callbacks run in this parser
+            raise bad_encoding(exc) from None
 
 
 def check_depth(root: ET.Element, policy: XMLPolicy) -> None:

@@ -23,10 +23,10 @@ from xml.sax import ContentHandler, ErrorHandler
 from xml.sax.expatreader import ExpatParser
 from xml.sax.handler import feature_namespaces
 
-from wirekit.data.errors import ParseError
+from wirekit.data.errors import ParseError, raised_in
 from wirekit.data.sources import Source, chunk_reader, open_binary
-from wirekit.data.xmlguard import STREAM_XML_POLICY, DeclarationChecks, XMLPolicy
-from wirekit.errors import MessageTooLarge
+from wirekit.data.xmlguard import STREAM_XML_POLICY, DeclarationChecks, XMLPolicy, bad_encoding
+from wirekit.errors import MessageTooLarge, WirekitError
 
 if TYPE_CHECKING:
     from pyexpat import XMLParserType
@@ -68,6 +68,12 @@ class SafeExpatReader(ExpatParser):
         except xml.sax.SAXParseException as exc:
             raise ParseError(f"malformed XML: {exc.getMessage()}", line=exc.getLineNumber(),
                              column=exc.getColumnNumber()) from None
+        except WirekitError:
+            raise
+        except (LookupError, ValueError) as exc:
+            if not raised_in(exc, "xml.sax.expatreader"):
+                raise  # the caller's handler failed: its error, not the document's
+            raise bad_encoding(exc) from None
         self.fed = before + size
 
     def pending(self) -> int:

@@ -5,6 +5,18 @@ The course's iterparse pattern (slides 3-25..3-27) with the clearing done for yo
     for recipe in iterparse("recipes.xml", "recipe"):
         print(recipe.findtext("title"))
 
+ElementTree's own form, the one slide 3-25 shows, works too and yields ``(event, element)``
+pairs; there the tree is kept as ElementTree keeps it, and the caller clears as slide 3-27
+teaches::
+
+    for event, elem in iterparse("file.xml", ("start", "end")):
+        ...
+
+The second argument is read as ElementTree's *events* when it is a sequence made only of event
+names (``start``, ``end``, ``start-ns``, ``end-ns``, ``comment``, ``pi``), and as tag names
+otherwise; a sequence mixing both is refused as ambiguous. ``tag=`` and ``events=`` by keyword
+are never ambiguous (an element literally called ``<end>`` is ``tag="end"``).
+
 How memory stays flat: the C parser builds the tree as usual and reports only element *ends*
 into a list (no per-element Python callback). After each chunk the iterator yields the finished
 elements whose tag was asked for, then cuts every finished element off the tree, keeping only
@@ -22,7 +34,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
-from typing import IO
+from typing import IO, Any, Literal, overload
 
 from wirekit.data.sources import Source, chunk_reader, open_binary
 from wirekit.data.xmlguard import STREAM_XML_POLICY, GuardedParser, XMLPolicy, too_deep
@@ -37,21 +49,102 @@ CHUNK_SIZE = 64 * 1024
 Event = tuple[str, ET.Element]
 
 
-def iterparse(source: Source, tag: str | Iterable[str], *,
+# ElementTree's event names (xml.etree.ElementTree.XMLPullParser, 3.8+).
+EVENTS = frozenset({"start", "end", "start-ns", "end-ns", "comment", "pi"})
+EventName = Literal["start", "end", "start-ns", "end-ns", "comment", "pi"]
+
+
+# A sequence of event names is also an Iterable[str]: the runtime tells them apart exactly as
+# the first two overloads say (only event names: ElementTree's events form).
+@overload
+def iterparse(  # type: ignore[overload-overlap]  # event names are tag-like strings too
+        source: Source, events: tuple[EventName, ...] | list[EventName], /, *,
+        policy: XMLPolicy = ..., chunk_size: int = ...) -> Iterator[tuple[str, Any]]: ...
+@overload
+def iterparse(source: Source, tag: str | Iterable[str], /, *, policy: XMLPolicy = ...,
+              chunk_size: int = ...) -> Iterator[ET.Element]: ...
+@overload
+def iterparse(source: Source, /, *, tag: str | Iterable[str], policy: XMLPolicy = ...,
+              chunk_size: int = ...) -> Iterator[ET.Element]: ...
+@overload
+def iterparse(source: Source, /, *, events: Iterable[str] | None = None,
+              policy: XMLPolicy = ..., chunk_size: int = ...
+              ) -> Iterator[tuple[str, Any]]: ...
+def iterparse(source: Source, tag_or_events: str | Iterable[str] | None = None, /, *,
+              tag: str | Iterable[str] | None = None, events: Iterable[str] | None = None,
               policy: XMLPolicy = STREAM_XML_POLICY, chunk_size: int = CHUNK_SIZE
-              ) -> Iterator[ET.Element]:
+              ) -> Iterator[ET.Element] | Iterator[tuple[str, Any]]:
     """Yield each complete element whose tag is ``tag`` (or one of them), in document order.
 
     ``source`` is a path, a binary file or response, or an iterable of ``bytes`` chunks.
     Namespaced tags are written ``{uri}local``. Elements are yielded as they end, so a feed
     that arrives slowly over the network is processed as it arrives.
+
+    With ``events`` (or no tag at all: ElementTree's default, ``("end",)``) it yields
+    ElementTree's ``(event, element)`` pairs instead (``(event, (prefix, uri))`` for
+    ``start-ns``), keeping the tree for the caller to clear; see the module docstring for how a
+    positional second argument is read.
     """
-    tags = frozenset([tag] if isinstance(tag, str) else tag)
-    if not tags or not all(isinstance(t, str) and t for t in tags):
-        raise ConfigError("iterparse() needs at least one non-empty tag name")
+    tags, wanted = _form(tag_or_events, tag, events)
     if not isinstance(chunk_size, int) or chunk_size < 1024:
         raise ConfigError("chunk_size must be an int of at least 1024 bytes")
-    return _stream(source, tags, policy, chunk_size)
+    if tags is not None:
+        return _stream(source, tags, policy, chunk_size)
+    return _events(source, wanted, policy, chunk_size)
+
+
+def _form(what: str | Iterable[str] | None, tag: str | Iterable[str] | None,
+          events: Iterable[str] | None) -> tuple[frozenset[str] | None, frozenset[str]]:
+    """(tags, ()) for the streaming form, (None, event names) for ElementTree's form."""
+    if what is not None:
+        if tag is not None or events is not None:
+            raise ConfigError("iterparse() got the tag or events both by position and keyword")
+        items = [what] if isinstance(what, str) else list(what)
+        named = [item for item in items if item in EVENTS]
+        if isinstance(what, str) or not named:
+            tag = items
+        elif len(named) == len(items):
+            events = items
+        else:
+            raise ConfigError(
+                f"iterparse(source, {tuple(items)!r}) mixes ElementTree event names and tag"
+                " names: pass tag=[...] for elements to stream or events=(...) for events")
+    if tag is not None and events is not None:
+        raise ConfigError("iterparse() takes tag= (stream elements) or events= (ElementTree's"
+                          " pairs), not both")
+    if tag is not None:
+        tags = frozenset([tag] if isinstance(tag, str) else tag)
+        if not tags or not all(isinstance(t, str) and t for t in tags):
+            raise ConfigError("iterparse() needs at least one non-empty tag name")
+        return tags, frozenset()
+    wanted = frozenset(("end",) if events is None else events)
+    unknown = sorted(map(repr, wanted - EVENTS))
+    if not wanted or unknown:
+        raise ConfigError(f"iterparse() events must be some of {sorted(EVENTS)}"
+                          + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+    return None, wanted
+
+
+def _events(source: Source, wanted: frozenset[str], policy: XMLPolicy, chunk_size: int
+            ) -> Iterator[tuple[str, Any]]:
+    """ElementTree's ``(event, element)`` pairs; depth is counted from start and end events."""
+    parser = GuardedParser(policy)
+    queue: list[tuple[str, Any]] = []
+    parser.set_events(queue, tuple(sorted(wanted | {"start", "end"})))
+    depth = 0
+    with open_binary(source) as stream:
+        for _ in _feed(stream, parser, queue, chunk_size, policy.max_token):
+            for event in queue:
+                if event[0] == "start":
+                    depth += 1
+                    if depth > policy.max_depth:
+                        raise LimitExceeded(f"XML nested deeper than {policy.max_depth}"
+                                            " elements", limit="max_depth")
+                elif event[0] == "end":
+                    depth -= 1
+                if event[0] in wanted:
+                    yield event
+            queue.clear()
 
 
 def _stream(source: Source, tags: frozenset[str], policy: XMLPolicy, chunk_size: int
@@ -78,7 +171,7 @@ def _stream(source: Source, tags: frozenset[str], policy: XMLPolicy, chunk_size:
             tree.sweep()
 
 
-def _feed(stream: IO[bytes], parser: GuardedParser, events: list[Event], base: int,
+def _feed(stream: IO[bytes], parser: GuardedParser, events: list[Any], base: int,
           max_token: int) -> Iterator[None]:
     """Feed input as it arrives, yielding after each feed; batch it while a token is stuck.
 

@@ -15,11 +15,12 @@ external references, size and depth bounds) and pretty output on the way out.
 
 from __future__ import annotations
 
+import codecs
 import copy
 import io
 import os
 import xml.etree.ElementTree as ET
-from typing import IO
+from typing import IO, cast
 
 from wirekit.data.sources import Source, read_capped
 from wirekit.data.xmlguard import DEFAULT_XML_POLICY, GuardedParser, XMLPolicy, check_depth
@@ -86,18 +87,51 @@ def tostring(node: ET.Element | ET.ElementTree[ET.Element], *, pretty: bool = Fa
 
 
 def write(node: ET.Element | ET.ElementTree[ET.Element],
-          file: str | os.PathLike[str] | IO[bytes], *,
-          pretty: bool = False, indent: str = "  ", encoding: str = "utf-8",
+          file: str | os.PathLike[str] | IO[bytes] | IO[str], *,
+          pretty: bool = False, indent: str = "  ", encoding: str | None = None,
           xml_declaration: bool = True) -> None:
-    """Write a document to a path or binary file, with an XML declaration by default."""
+    """Write a document to a path or a binary or text file, with an XML declaration by default.
+
+    ``encoding`` defaults to UTF-8 for paths and binary files. A text file (the slides'
+    ``open("output.xml", "w")``) is written in its own encoding, which the declaration names;
+    characters it cannot encode become character references. Asking a text file for another
+    encoding is a ConfigError (open the file in binary mode instead).
+    """
+    text_file = isinstance(file, io.TextIOBase)
+    if text_file:
+        encoding = _text_encoding(cast("IO[str]", file), encoding)
+    encoding = encoding or "utf-8"
+    if encoding.lower() == "unicode":
+        raise ConfigError("write() writes encoded XML; use tostring() for a str")
     try:
         root = _prepared(node, pretty, indent)
         out = io.BytesIO()
         ET.ElementTree(root).write(out, encoding=encoding, xml_declaration=xml_declaration)
     except RecursionError:
         raise _too_deep() from None
+    except LookupError:
+        raise ConfigError(f"unknown encoding {encoding!r}") from None
     if isinstance(file, str | os.PathLike):
         with open(file, "wb") as handle:
             handle.write(out.getvalue())
+    elif text_file:
+        cast("IO[str]", file).write(out.getvalue().decode(encoding))
     else:
-        file.write(out.getvalue())
+        try:
+            cast("IO[bytes]", file).write(out.getvalue())
+        except TypeError:  # a text stream that is not an io.TextIOBase
+            raise ConfigError(f"write() cannot write bytes to a {type(file).__name__}: pass a"
+                              " path, a binary file ('wb') or an io text file") from None
+
+
+def _text_encoding(file: IO[str], asked: str | None) -> str:
+    """The encoding a text file writes in (UTF-8 for an ``io.StringIO``, which has none)."""
+    own = getattr(file, "encoding", None) or "utf-8"
+    try:
+        same = asked is None or codecs.lookup(asked).name == codecs.lookup(own).name
+    except LookupError:
+        raise ConfigError(f"unknown encoding {asked!r}") from None
+    if not same:
+        raise ConfigError(f"the text file writes {own}, not {asked}: open it in binary mode"
+                          " ('wb') to write another encoding")
+    return own

@@ -25,7 +25,8 @@ def html_page(title: str, body: str, *, base: str = "") -> bytes:
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)} - wirekit demo</title>\n"
-        f'<link rel="stylesheet" href="{base}style.css">\n</head>\n<body>\n'
+        f'<link rel="stylesheet" href="{base}style.css">\n'
+        f'<link rel="icon" href="{base}favicon.ico">\n</head>\n<body>\n'
         f'<header><a href="{base or "./"}">wirekit demo</a></header>\n<main>\n'
         f"<h1>{escape(title)}</h1>\n{body}\n</main>\n</body>\n</html>\n"
     ).encode()

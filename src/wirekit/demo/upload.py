@@ -68,7 +68,12 @@ def upload_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> I
                        if field.filename or field.size]  # an empty file input sends filename=""
             page = html_page("Upload received", _describe(uploads))
     except FormError as error:
-        page = html_page("Upload refused", f"<p>{escape(str(error))}</p>"
-                         '<p><a href="upload">Try again</a></p>')
+        if error.status == 413:
+            text = (f"<p>This demo takes uploads of up to {MAX_UPLOAD >> 20} MiB in all "
+                    "(the form's limit: <code>parse_form(environ, max_body=...)</code>); "
+                    "this one is larger.</p>")
+        else:
+            text = f"<p>{escape(str(error))}</p>"
+        page = html_page("Upload refused", text + '<p><a href="upload">Try again</a></p>')
         return send_page(start_response, f"{error.status} {reason_phrase(error.status)}", page)
     return send_page(start_response, "200 OK", page)

@@ -181,6 +181,8 @@ def test_verbose_shows_request_and_response_heads_on_stderr(cli, wsgi_server):
     assert "< HTTP/1.1 302 Found" in lines and "< Location: /new" in lines
     assert f"* redirected to {url}/new" in lines
     assert "< HTTP/1.1 200 OK" in lines and lines[-1] == "<"
+    # every hop's request as the session sent it, the redirect's included
+    assert "> GET /new HTTP/1.1" in lines and lines.count("> X-Trace: on") == 2
 
 
 def test_scheme_less_urls(cli, wsgi_server):

@@ -281,3 +281,22 @@ def test_a_raw_post_body_is_a_form_as_curl_and_urllib_send_it(wsgi_server):
     assert post(url, data="email=bob").json() == {"email": "bob"}
     # a caller's own Content-Type wins
     assert post(url, data=b"email=x", headers={"Content-Type": "text/plain"}).json() == {}
+
+
+def test_read1_returns_what_has_arrived_without_waiting_for_more(raw_server):
+    import threading
+
+    more = threading.Event()
+
+    def trickle(conn: socket.socket) -> None:
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nfirst")
+        more.wait(5)
+        conn.sendall(b"-last")
+
+    peer = raw_server(trickle)
+    with Session() as session, session.get(f"http://{peer.address}/", stream=True) as response:
+        assert response.read1(1000) == b"first"  # does not wait for the other five bytes
+        more.set()
+        assert response.read1(2) == b"-l" and response.read1() == b"ast"
+        assert response.read1() == b""

@@ -264,6 +264,22 @@ def test_a_refused_client_still_reads_its_answer(http_server, mode, target, body
     assert caught.value.code == status
 
 
+def test_an_application_that_refuses_an_upload_unread_is_heard(http_server, mode):
+    """The application answers 403 without reading a 20 MB body: the client, still sending,
+    must get the 403 (a lingering close), not a connection reset."""
+    import urllib.error
+    import urllib.request
+
+    def refuse(environ, start_response):
+        start_response("403 Forbidden", [("Content-Type", "text/plain")])
+        return [b"no uploads here"]
+
+    server = http_server(refuse, mode)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(server.url + "/", data=b"x" * 20_000_000, timeout=10)
+    assert caught.value.code == 403 and caught.value.read() == b"no uploads here"
+
+
 def test_a_client_that_never_reads_holds_bounded_memory(http_server, mode):
     """L05: a 200 MB streamed response to a client that reads nothing is produced only as
     fast as the socket drains (flow control), and other clients are served meanwhile."""

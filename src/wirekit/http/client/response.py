@@ -137,6 +137,25 @@ class Response:
         data, self._buffer = self._buffer[:amt], self._buffer[amt:]
         return data
 
+    def read1(self, amt: int = -1) -> bytes:
+        """Up to ``amt`` bytes (any size when negative) with at most one read from the
+        network: what has arrived, as ``io.BufferedReader.read1``; ``b""`` at the end. A
+        parser fed from a live response (``wirekit.data``) starts on the first piece."""
+        self._started = True
+        if self._content is not None:
+            return self.read(None if amt < 0 else amt)
+        if not self._buffer:
+            while (piece := self._next()) is not None and not piece:
+                pass  # a decoder step that produced nothing yet
+            if piece is None:
+                return b""
+            self._buffer = piece
+        if amt < 0 or amt >= len(self._buffer):
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:amt], self._buffer[amt:]
+        return data
+
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """The body in pieces as they arrive (at most ``chunk_size`` bytes each if given)."""
         if chunk_size is not None:

@@ -41,7 +41,13 @@ from wirekit.http.client.response import Response
 from wirekit.http.client.retries import RetryArg, send_with_retries, to_retry
 from wirekit.http.client.schemes import FILE_TRANSPORT, FTP_TRANSPORT
 from wirekit.http.client.tls import CertArg, TLSContexts, VerifyArg, tls_key
-from wirekit.http.client.transport import BaseTransport, Options, Progress, Transport
+from wirekit.http.client.transport import (
+    BaseTransport,
+    Options,
+    Progress,
+    RequestHook,
+    Transport,
+)
 from wirekit.http.client.urls import UNIX_SCHEME, URL
 
 if TYPE_CHECKING:
@@ -82,6 +88,7 @@ class CallOptions(TypedDict, total=False):
     decode_content: bool
     upload_progress: Progress | None
     download_progress: Progress | None
+    on_request: RequestHook | None
     retries: RetryArg
 
 
@@ -222,12 +229,13 @@ class Session:
     def _make_options(self, timeout: Any = DEFAULT, verify: VerifyArg | None = None,
                       cert: CertArg | None = None, decode: bool = True,
                       upload_progress: Progress | None = None,
-                      download_progress: Progress | None = None) -> Options:
+                      download_progress: Progress | None = None,
+                      on_request: RequestHook | None = None) -> Options:
         connect, read = self._timeout if isinstance(timeout, _Default) else _timeouts(timeout)
         verify = self._verify if verify is None else verify
         cert = self._cert if cert is None else cert
         return Options(connect, read, verify, cert, tls_key(verify, cert), decode,
-                       self._max_decompressed, upload_progress, download_progress)
+                       self._max_decompressed, upload_progress, download_progress, on_request)
 
     # -- transports -------------------------------------------------------------------------
 
@@ -270,21 +278,24 @@ class Session:
         raise_for_status: bool | None = None, verify: VerifyArg | None = None,
         cert: CertArg | None = None, decode_content: bool = True,
         upload_progress: Progress | None = None, download_progress: Progress | None = None,
-        retries: RetryArg = DEFAULT,
+        on_request: RequestHook | None = None, retries: RetryArg = DEFAULT,
     ) -> Response:  # fmt: skip
         """Send ``request``. ``stream=True`` returns before reading the body (read it, or
         ``close()`` the response, to free the connection); ``verify``/``cert``/``timeout``
         override the session's for this call only. ``upload_progress(sent, total)`` and
         ``download_progress(received, total)`` are called as the request body goes out and
         the response body comes in (``total``: the length when known, else ``None``;
-        received bytes are counted as they arrive, before any decoding). ``retries``
-        replaces the session's retry policy for this call."""
+        received bytes are counted as they arrive, before any decoding).
+        ``on_request(method, url, fields)`` sees each request head as it goes out, redirects
+        and retries included (what ``wirekit get -v`` prints). ``retries`` replaces the
+        session's retry policy for this call."""
         if (timeout is DEFAULT and verify is None and cert is None and decode_content
-                and upload_progress is None and download_progress is None):
+                and upload_progress is None and download_progress is None
+                and on_request is None):
             options = self._options or self._session_options()
         else:
             options = self._make_options(timeout, verify, cert, decode_content,
-                                         upload_progress, download_progress)
+                                         upload_progress, download_progress, on_request)
         if request.url.scheme not in _HTTP_SCHEMES:
             response = self._transport_for(request.url).exchange(
                 request.method, request.url, [], request.body, options)
@@ -326,6 +337,8 @@ class Session:
             if authorization is None and auth is not None and home:
                 authorization = auth.authorization(hop.method, hop.url)
             wire = self._wire_headers(hop, authorization, request.cookies if home else None)
+            if options.on_request is not None:
+                options.on_request(hop.method, hop.url, wire)
             transport = self._transport if not self._mounts else self._transport_for(hop.url)
             response = transport.exchange(hop.method, hop.url, wire, hop.body, options)
             if self.cookies is not None and "set-cookie" in response.headers:

@@ -30,11 +30,13 @@ from wirekit.http.client.urls import UNIX_SCHEME, URL
 from wirekit.net.connect import connect
 from wirekit.proto.http import Response as ResponseHead
 
-__all__ = ["BaseTransport", "Options", "Progress", "Transport"]
+__all__ = ["BaseTransport", "Options", "Progress", "RequestHook", "Transport"]
 
 #: ``callback(done, total)``: bytes of a body sent or received so far, and the whole size when
 #: known (``None`` for chunked or close-delimited bodies).
 Progress = Callable[[int, int | None], object]
+#: ``callback(method, url, fields)``: a request head about to go out, every hop (``-v``).
+RequestHook = Callable[[str, URL, list[tuple[str, str]]], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class Options:
     max_decompressed: int | None
     upload_progress: Progress | None = None
     download_progress: Progress | None = None
+    on_request: RequestHook | None = None
 
 
 class BaseTransport(Protocol):

@@ -362,7 +362,11 @@ class HTTPSession(ConnectionCore):
         if exchange is not None and (sink := self.server.access_sink) is not None:
             log_exchange(sink, exchange.environ, exchange)
         if exchange is None or exchange.must_close or self.stopping or not conn.reusable:
-            self._close("closed" if self.outcome == "closed" else self.outcome)
+            # Content the application left unread may still be arriving: a plain close would
+            # answer it with a reset that destroys the response (an upload refused with 413
+            # or 403 by the application). Linger as a refusal does.
+            self._close("closed" if self.outcome == "closed" else self.outcome,
+                        linger=conn.their_state is State.SEND_BODY)
             return
         conn.start_next_cycle()
         self._await_head(self.timeouts.keep_alive)
@@ -409,12 +413,14 @@ class HTTPSession(ConnectionCore):
         address = self.client_address
         return "-" if address.is_unix else address.host or "-"
 
-    def _close(self, outcome: str, abort: bool = False) -> None:
+    def _close(self, outcome: str, abort: bool = False, linger: bool = False) -> None:
         self.state = _CLOSED
         self.outcome = outcome
         self.shell.set_deadline(None)
         if abort:
             self.shell.abort()
+        elif linger:
+            self.shell.close(linger=LINGER_SECONDS)
         else:
             self.shell.close()
 

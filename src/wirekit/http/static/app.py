@@ -30,7 +30,7 @@ from wirekit.http.static.conditional import (
     last_modified,
     precondition_status,
 )
-from wirekit.http.static.listing import list_directory, render_listing
+from wirekit.http.static.listing import STYLE, list_directory, render_listing
 from wirekit.http.static.mime import ContentTypes
 from wirekit.http.static.paths import (
     PathRefused,
@@ -72,8 +72,9 @@ _CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH",
 
 def _page(status: int, text: str) -> bytes:
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f"<title>{status} {text}</title>\n</head>\n<body>\n<h1>{status} {text}</h1>\n"
-            "</body>\n</html>\n").encode()
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{status} {text}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+            f"<h1>{status} {text}</h1>\n</body>\n</html>\n").encode()
 
 
 _ERROR_PAGES = {code: _page(code, reason_phrase(code))

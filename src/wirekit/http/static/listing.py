@@ -22,13 +22,15 @@ from urllib.parse import quote
 
 from wirekit.http.static.paths import inside
 
-__all__ = ["MAX_ENTRIES", "Entry", "list_directory", "render_listing"]
+__all__ = ["MAX_ENTRIES", "STYLE", "Entry", "list_directory", "render_listing"]
 
 #: Most entries read from one directory for its page.
 MAX_ENTRIES = 10_000
 
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;margin:2em}"
+#: Also the style of the error pages (``app.py``): light or dark as the reader's system is.
+STYLE = (
+    ":root{color-scheme:light dark}"
+    "body{font-family:system-ui,sans-serif;margin:2em;line-height:1.5}"
     "table{border-collapse:collapse}td,th{padding:.15em 1em;text-align:left}"
     "td.size{text-align:right;font-variant-numeric:tabular-nums}"
 )
@@ -121,7 +123,8 @@ def render_listing(url_path: str, entries: Iterable[Entry], *, parent: bool,
     more = f"<p>Only the first {MAX_ENTRIES} entries are listed.</p>" if truncated else ""
     page = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{title}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
         f"<h1>{title}</h1>\n<table>\n"
         "<thead><tr><th>Name</th><th>Size</th><th>Last modified (UTC)</th></tr></thead>\n"
         "<tbody>\n" + "\n".join(rows) + f"\n</tbody>\n</table>\n{more}</body>\n</html>\n"

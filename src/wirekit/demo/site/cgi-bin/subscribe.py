@@ -22,7 +22,9 @@ PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} - wirekit demo</title>
+<link rel="icon" href="../favicon.ico">
 <link rel="stylesheet" href="../style.css">
 </head>
 <body>
