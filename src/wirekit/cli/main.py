@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "get": ("wirekit.cli.get", "Fetch a URL over HTTP(S), FTP or file: (like curl)."),
     "post": ("wirekit.cli.post", "POST a form, JSON or files to a URL."),
     "http": ("wirekit.cli.http", "Send any HTTP method to a URL (PUT, DELETE, HEAD, ...)."),
+    "mail": ("wirekit.cli.mail", "Send mail, or catch it locally in a Maildir (SMTP)."),
 }
 
 EXIT_FAILURE = 1

@@ -4,8 +4,13 @@
 
     with serve_wsgi(app) as url:          # "http://127.0.0.1:PORT"
         ...                               # talk to it with any HTTP client
+
+    with catch_mail() as catcher:         # an SMTP catcher: catcher.port, catcher.messages
+        ...
 """
 
+from wirekit.testing.feeding import FEEDS
 from wirekit.testing.http import serve_wsgi
+from wirekit.testing.mail import Catcher, catch_mail
 
-__all__ = ["serve_wsgi"]
+__all__ = ["FEEDS", "Catcher", "catch_mail", "serve_wsgi"]
