@@ -10,19 +10,23 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import shlex
+import signal
+import smtplib
 import subprocess
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from email.message import EmailMessage
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from wirekit.demo import SITE, make_demo_app
-from wirekit.testing import serve_wsgi
+from wirekit.testing import Catcher, catch_mail, serve_wsgi
 
 from ..http.static_support import curl, raw_request
 
@@ -104,7 +108,7 @@ def test_home_page_is_valid_html(url: str):
 
 def test_every_link_on_the_home_page_resolves(url: str):
     page = parse_page(fetch(url + "/")[2])
-    assert {"subscribe.html", "upload", "hello", "files/", "style.css"} <= set(page.links)
+    assert {"subscribe.html", "upload", "hello", "files/", "style.css", "mail/"} <= set(page.links)
     for link in page.links:
         target = urllib.parse.urljoin(url + "/", link)
         assert target.startswith(url)  # every link stays on the site
@@ -115,7 +119,7 @@ def test_every_link_on_the_home_page_resolves(url: str):
 
 
 def test_every_page_links_back_and_their_links_resolve(url: str):
-    for path in ("/subscribe.html", "/upload", "/files/"):
+    for path in ("/subscribe.html", "/upload", "/files/", "/mail/"):
         page = parse_page(fetch(url + path)[2])
         for link in page.links:
             status, _, _ = fetch(urllib.parse.urljoin(url + path, link))
@@ -126,7 +130,7 @@ def test_commands_suggested_on_the_home_page_exist(url: str):
     page = parse_page(fetch(url + "/")[2])
     text = "\n".join(page.pre)
     suggested = set(re.findall(r"^wirekit ([a-z]+)", text, re.M))
-    assert {"parse", "connect", "serve"} <= suggested
+    assert {"parse", "connect", "serve", "mail"} <= suggested
     result = subprocess.run([sys.executable, "-m", "wirekit", "--help"], capture_output=True,
                             text=True, timeout=30, check=True)
     available = set(re.findall(r"^  ([a-z]+)  ", result.stdout, re.M))
@@ -308,3 +312,94 @@ def test_a_too_large_upload_gets_a_page_that_states_the_limit(url: str):
         urllib.request.urlopen(request, timeout=30)
     page = caught.value.read()
     assert caught.value.code == 413 and b"64 MiB" in page and b"style.css" in page
+
+
+# -- the inbox of the demo's mail catcher ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def mail_demo() -> Iterator[tuple[str, Catcher]]:
+    with catch_mail() as catcher, serve_wsgi(make_demo_app(
+            mail=catcher.server.store, smtp=f"{catcher.host}:{catcher.port}")) as base:
+        yield base, catcher
+
+
+def test_the_inbox_says_where_to_send_and_the_suggestion_delivers(mail_demo):
+    """The command the inbox page shows, run as printed, lands in the inbox."""
+    url, catcher = mail_demo
+    page = parse_page(fetch(url + "/mail/")[2])
+    [command] = [line for text in page.pre for line in text.splitlines()
+                 if line.startswith("wirekit mail send")]
+    assert f"--server {catcher.host}:{catcher.port}" in command
+    catcher.clear()
+    subprocess.run([sys.executable, "-m", "wirekit", *shlex.split(command)[1:]],
+                   capture_output=True, timeout=30, check=True)
+    [caught] = catcher.messages
+    body = fetch(url + "/mail/")[2].decode()
+    assert f'href="{caught.key}">Hello</a>' in body and "you@example.org" in body
+
+
+def test_a_caught_message_is_shown_escaped_never_rendered(mail_demo):
+    """smtplib, as slide 2-32 sends it; the HTML part is shown as source, the subject and
+    body escaped, and the attachment listed."""
+    url, catcher = mail_demo
+    message = EmailMessage()
+    message["From"], message["To"] = "dave@example.org", "team@example.org"
+    message["Subject"] = "Caf\u00e9 <script>alert(1)</script>"
+    message.set_content("plain text <b>here</b>")
+    message.add_alternative("<p onclick=x>html</p>", subtype="html")
+    message.add_attachment(b"\x00" * 300, maintype="application", subtype="octet-stream",
+                           filename="data.bin")
+    with smtplib.SMTP(catcher.host, catcher.port, timeout=20) as smtp:
+        smtp.send_message(message)
+    caught = next(m for m in catcher.messages if m.sender == "dave@example.org")
+    status, headers, body = fetch(f"{url}/mail/{caught.key}")
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    text = body.decode()
+    parse_page(body)
+    assert "<script>" not in text and "Caf\u00e9 &lt;script&gt;" in text
+    assert "plain text &lt;b&gt;here&lt;/b&gt;" in text and "onclick" not in text
+    assert "data.bin (application/octet-stream, 300 bytes)" in text
+    status, headers, raw = fetch(f"{url}/mail/{caught.key}?raw")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain")
+    assert raw == caught.raw and raw.startswith(b"Return-Path: <dave@example.org>")
+
+
+@pytest.mark.parametrize("path", ["/mail/nope", "/mail/..%2F..%2Fetc%2Fpasswd", "/mail/1"])
+def test_unknown_messages_are_404_and_prefixes_are_not_enough(mail_demo, path: str):
+    url, catcher = mail_demo
+    assert catcher.messages  # "1" is a prefix of every key caught this century
+    status, _, body = fetch(url + path)
+    assert status == 404 and b"Back to the inbox" in body
+
+
+def test_the_inbox_is_read_only_and_redirects_to_its_slash(mail_demo):
+    url, _ = mail_demo
+    assert fetch(url + "/mail/", data=b"x=1")[0] == 405
+    request = urllib.request.Request(url + "/mail", method="GET")
+    with urllib.request.urlopen(request, timeout=20) as response:  # follows the 301
+        assert response.url == url + "/mail/"
+
+
+def test_without_a_catcher_the_inbox_says_how_to_start_one(url: str):
+    status, _, body = fetch(url + "/mail/")
+    assert status == 200 and b"No mail catcher runs beside this site" in body
+
+
+def test_wirekit_serve_starts_the_catcher_and_names_it(tmp_path: Path):
+    """`wirekit serve` with no arguments: the first line names the catcher's address, mail
+    sent there shows on /mail/, and Ctrl-C stops both."""
+    server = subprocess.Popen([sys.executable, "-m", "wirekit", "serve", "-p", "0",
+                               "--mail-port", "0", "--no-access-log"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()  # type: ignore[union-attr]
+        smtp = re.search(r"mail catcher on 127\.0\.0\.1:(\d+)", line)
+        web = re.search(r"on (http://127\.0\.0\.1:\d+)/", line)
+        assert smtp and web, line
+        with smtplib.SMTP("127.0.0.1", int(smtp.group(1)), timeout=20) as client:
+            client.sendmail("a@example.org", ["b@example.org"],
+                            "Subject: from the CLI test\r\n\r\nhello\r\n")
+        assert b"from the CLI test" in fetch(web.group(1) + "/mail/")[2]
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(30) == 0

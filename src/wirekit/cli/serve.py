@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,10 @@ HTTP_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                      "help": "Development: restart when a .py file under the current "
                              "directory changes (needs the watchfiles package: pip install "
                              "'wirekit[reload]')."}),
+    (("--mail-port",), {"type": click.IntRange(min=0, max=65535), "metavar": "PORT",
+                        "default": 8025, "show_default": True,
+                        "help": "The demo site only: the port of its mail catcher (SMTP; "
+                                "another free one if taken, 0 for any)."}),
     (("--cgi-dir",), {"default": "/cgi-bin", "show_default": True, "metavar": "URLPATH",
                       "help": "Where CGI scripts live, as a URL path under DIR."}),
     (("--follow-symlinks",), {"is_flag": True,
@@ -128,7 +134,44 @@ def command(directory: str | None, **options: Any) -> None:
         _run_reloading()
         return
     app, what = _application(directory, options)
-    _serve(app, what, options)
+    if app is not None:
+        _serve(app, what, options)
+        return
+    from wirekit.demo import make_demo_app
+
+    with _mail_catcher(options) as (store, smtp):
+        app = make_demo_app(cgi_timeout=options["cgi_timeout"], mail=store, smtp=smtp)
+        _serve(app, f"{what} (its mail catcher on {smtp}: /mail/)", options)
+
+
+@contextlib.contextmanager
+def _mail_catcher(options: dict[str, Any]) -> Iterator[tuple[Any, str]]:
+    """The demo's mail catcher: a ``MailServer`` in a thread beside the web site, on the same
+    host, catching into a temporary Maildir that goes when the demo stops."""
+    import tempfile
+
+    from wirekit.mail import MaildirStore, MailServer
+
+    host = ("127.0.0.1" if options["unix"] else
+            listen_address(options["bind"], options["port"], None, DEFAULT_PORT).host
+            or "127.0.0.1")
+    with tempfile.TemporaryDirectory(prefix="wirekit-demo-mail-") as folder:
+        store = MaildirStore(folder)
+        server = None
+        for port in dict.fromkeys((options["mail_port"], 0)):
+            address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            try:
+                server = MailServer(store, address)
+                break
+            except OSError:
+                continue  # 8025 taken (a second demo, a real catcher): any free port
+        if server is None:
+            raise click.UsageError(f"cannot start the demo's mail catcher on {host}")
+        server.start()
+        try:
+            yield store, str(server.address)
+        finally:
+            server.shutdown(5)
 
 
 _RELOADED = "WIREKIT_SERVE_RELOADED"
@@ -165,9 +208,7 @@ def _application(directory: str | None, options: dict[str, Any]) -> tuple[Any, s
     if directory is None:
         if options["cgi"]:
             raise click.UsageError("--cgi needs a DIR whose cgi-bin/ holds the scripts")
-        from wirekit.demo import make_demo_app
-
-        return make_demo_app(), "the demo site"
+        return None, "the demo site"  # built by command(), beside its mail catcher
     root = Path(directory)
     if not root.is_dir():
         raise click.BadParameter(_not_a_directory(directory), param_hint="DIR")

@@ -5,6 +5,7 @@ One WSGI application built from wirekit's parts, each answering the URLs of one 
     /hello, /hello/...        hello_app, the course's WSGI application (Mount)
     /upload                   upload_app: multipart form parsing (wirekit.http.forms)
     /cgi-bin/subscribe.py     a CGI script (CGIApp) reading its form with parse_cgi_form()
+    /mail/                    inbox_app: the mail the demo's catcher caught (wirekit.mail)
     everything else           the files under site/ (StaticFiles): pages, CSS, a listing
 
 The site's files are package data (``wirekit/demo/site``), so the demo works from an installed
@@ -19,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from wirekit.demo.hello import hello_app
+from wirekit.demo.mail import inbox_app
 from wirekit.demo.upload import upload_app
 from wirekit.http.cgi import CGIApp
 from wirekit.http.mount import Mount
 from wirekit.http.static import StaticFiles
+from wirekit.mail import MaildirStore
 
 __all__ = ["SITE", "make_demo_app"]
 
@@ -32,10 +35,13 @@ SITE = Path(__file__).resolve().parent / "site"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def make_demo_app(*, cgi_timeout: float = 10.0) -> WSGIApp:
+def make_demo_app(*, cgi_timeout: float = 10.0, mail: MaildirStore | None = None,
+                  smtp: str | None = None) -> WSGIApp:
     """Build the demo site as one WSGI application (mountable anywhere: links are relative).
 
-    ``cgi_timeout`` bounds each run of the subscribe script, in seconds.
+    ``cgi_timeout`` bounds each run of the subscribe script, in seconds. ``mail`` is the
+    Maildir whose messages ``/mail/`` shows and ``smtp`` the ``host:port`` of the catcher
+    that fills it (``wirekit serve`` starts one; without them the page says how).
     """
     files = StaticFiles(SITE, private=[SITE / "cgi-bin"])  # scripts run, never show source
     # CGI owns /cgi-bin/ (a script is only ever run, never sent as a file); every other path
@@ -43,4 +49,5 @@ def make_demo_app(*, cgi_timeout: float = 10.0) -> WSGIApp:
     # imports this very wirekit.
     cgi = CGIApp(SITE, interpreters={".py": sys.executable}, timeout=cgi_timeout,
                  fallback=files)
-    return Mount({"/hello": hello_app, "/upload": upload_app, "": cgi})
+    return Mount({"/hello": hello_app, "/upload": upload_app, "/mail": inbox_app(mail, smtp),
+                  "": cgi})

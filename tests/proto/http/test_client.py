@@ -59,6 +59,53 @@ def test_content_length_response(feed) -> None:
                       Data(b"hello"), EndOfMessage(), ConnectionClosed()]  # fmt: skip
 
 
+def test_content_arriving_alone_is_handed_out_without_a_copy() -> None:
+    """A download costs the one copy the socket made: a received piece that is all content
+    becomes the Data event's bytes, the same object."""
+    client = client_for()
+    client.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
+    assert isinstance(client.next_event(), Response)
+    assert client.next_event() is NEED_DATA
+    piece = bytes(range(6))
+    client.receive_data(piece)
+    assert not client.needs_data
+    event = client.next_event()
+    assert isinstance(event, Data) and event.data is piece
+    assert client.needs_data
+
+
+def test_a_whole_piece_running_past_the_content_keeps_the_rest_in_order() -> None:
+    """The bytes after the content (here the start of a second response, then more bytes
+    fed before the first piece was read) stay in order behind it."""
+    client = client_for()
+    client.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n")
+    assert isinstance(client.next_event(), Response)
+    assert client.next_event() is NEED_DATA
+    client.receive_data(b"abcHTTP/1.1 204 No")
+    client.receive_data(b" Content\r\n\r\n")
+    assert client.next_event() == Data(b"abc")
+    assert client.next_event() == EndOfMessage()
+    assert client.their_state is State.DONE
+    client.start_next_cycle()
+    client.send(Request("GET", "/", HOST))
+    client.send(EndOfMessage())
+    assert client.next_event() == Response(204, [], "No Content")
+
+
+def test_content_until_close_is_handed_out_whole(feed) -> None:
+    client = client_for()
+    client.receive_data(b"HTTP/1.0 200 OK\r\n\r\n")
+    assert isinstance(client.next_event(), Response)
+    assert client.next_event() is NEED_DATA
+    for piece in feed(b"everything until the close"):
+        client.receive_data(piece)
+    client.receive_data(b"")
+    data = b""
+    while isinstance(event := client.next_event(), Data):
+        data += event.data
+    assert data == b"everything until the close" and event == EndOfMessage()
+
+
 def test_chunked_response_with_trailers(feed) -> None:
     wire = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
             b"5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nX-Sum: 1\r\n\r\n")  # fmt: skip

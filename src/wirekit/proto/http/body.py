@@ -77,6 +77,18 @@ class LengthReader:
         self.remaining = remaining - len(data)
         return Data(data)
 
+    def read_piece(self, piece: bytes) -> tuple[Data | EndOfMessage, bytes]:
+        """``read`` for one received piece kept whole: the event, and the bytes after the
+        content (which go back to the buffer)."""
+        remaining = self.remaining
+        if remaining == 0:
+            return END_OF_MESSAGE, piece
+        if len(piece) <= remaining:
+            self.remaining = remaining - len(piece)
+            return Data(piece), b""
+        self.remaining = 0
+        return Data(piece[:remaining]), piece[remaining:]
+
     def eof(self) -> EndOfMessage:
         raise RemoteProtocolError(
             f"connection closed with {self.remaining} bytes of content still expected"
@@ -90,6 +102,9 @@ class UntilCloseReader:
 
     def read(self, buf: bytearray) -> ReadResult:
         return Data(_take(buf, len(buf))) if buf else None
+
+    def read_piece(self, piece: bytes) -> tuple[Data | EndOfMessage, bytes]:
+        return Data(piece), b""
 
     def eof(self) -> EndOfMessage:
         return END_OF_MESSAGE

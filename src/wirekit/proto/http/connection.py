@@ -80,6 +80,7 @@ from wirekit.proto.http.writer import (
 
 __all__ = ["Connection"]
 
+_WHOLE_PIECE_READERS: Final = (LengthReader, UntilCloseReader)
 _VERSIONS: Final = {0: "1.0", 1: "1.1"}  # interned: no string building per request
 
 
@@ -97,7 +98,7 @@ class Connection:
 
     __slots__ = (
         "_buf", "_client_waiting_100", "_cstate", "_eof", "_fields", "_finder", "_framing",
-        "_last_head", "_limits", "_max_body", "_methods", "_reader", "_received",
+        "_last_head", "_limits", "_max_body", "_methods", "_piece", "_reader", "_received",
         "_request_method", "_require_host", "_server_header", "_writer", "head_line",
         "our_role", "their_http_version", "their_role",
     )  # fmt: skip
@@ -129,6 +130,9 @@ class Connection:
         # What arrived and is not parsed yet: the scanners below work on its bytes in place.
         self._received = ReceiveBuffer()
         self._buf = self._received.data
+        # A whole received piece of content held without copying it into the buffer (see
+        # receive_data); it comes before anything in the buffer.
+        self._piece: bytes | None = None
         self._eof = False
         self._finder = HeadFinder(limits)
         self._fields = FieldSectionParser(limits)
@@ -186,7 +190,7 @@ class Connection:
     def needs_data(self) -> bool:
         """Nothing is buffered and the peer has not closed: ``next_event`` would say
         ``NEED_DATA`` (a cheap check before calling it)."""
-        return not self._buf and not self._eof
+        return not self._buf and self._piece is None and not self._eof
 
     @property
     def their_content_length(self) -> int | None:
@@ -212,7 +216,7 @@ class Connection:
     @property
     def trailing_data(self) -> tuple[bytes, bool]:
         """Received bytes not yet parsed, and whether EOF was seen (after a protocol switch)."""
-        return bytes(self._buf), self._eof
+        return (self._piece or b"") + bytes(self._buf), self._eof
 
     def start_next_cycle(self) -> None:
         """Both sides are DONE with a keep-alive exchange: get ready for the next one."""
@@ -246,7 +250,15 @@ class Connection:
         if data:
             if self._eof:
                 raise LocalProtocolError("received data after the end of the stream")
-            self._received.feed(data)
+            # Content counted by length or running to the close is handed out as it arrived,
+            # without copying it into the buffer and out again: a download or an upload
+            # costs the one copy the socket made.
+            if (not self._buf and self._piece is None and type(data) is bytes
+                    and type(self._reader) in _WHOLE_PIECE_READERS
+                    and self._cstate.states[self.their_role] is State.SEND_BODY):
+                self._piece = data
+            else:
+                self._received.feed(data)
         else:
             self._eof = True
 
@@ -327,6 +339,13 @@ class Connection:
         reader = self._reader
         if reader is None:  # a message without content (the common GET)
             return END_OF_MESSAGE
+        piece = self._piece
+        if piece is not None and not isinstance(reader, ChunkedReader):  # see receive_data
+            self._piece = None
+            whole, rest = reader.read_piece(piece)
+            if rest:
+                self._buf[0:0] = rest  # whatever follows the content, ahead of later bytes
+            return whole
         event = reader.read(self._buf)
         if event is not None:
             return event
