@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "post": ("wirekit.cli.post", "POST a form, JSON or files to a URL."),
     "http": ("wirekit.cli.http", "Send any HTTP method to a URL (PUT, DELETE, HEAD, ...)."),
     "mail": ("wirekit.cli.mail", "Send mail, or catch it locally in a Maildir (SMTP)."),
+    "ftp": ("wirekit.cli.ftp", "List, download, upload over FTP/FTPS, or serve a directory."),
+    "rpc": ("wirekit.cli.rpc", "Serve functions over XML-RPC/JSON-RPC, or call a server."),
 }
 
 EXIT_FAILURE = 1

@@ -7,10 +7,14 @@
 
     with catch_mail() as catcher:         # an SMTP catcher: catcher.port, catcher.messages
         ...
+
+    with serve_ftp(folder, write=True) as server:   # pyftpdlib: server.url, server.port
+        ...
 """
 
 from wirekit.testing.feeding import FEEDS
+from wirekit.testing.ftp import serve_ftp
 from wirekit.testing.http import serve_wsgi
 from wirekit.testing.mail import Catcher, catch_mail
 
-__all__ = ["FEEDS", "Catcher", "catch_mail", "serve_wsgi"]
+__all__ = ["FEEDS", "Catcher", "catch_mail", "serve_ftp", "serve_wsgi"]

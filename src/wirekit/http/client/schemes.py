@@ -5,33 +5,33 @@ Both answer with a ``Response`` (status 200, ``Content-Type`` guessed from the n
 so code written for http works unchanged. They are reachable only when the caller names
 them: a redirect never leads here (SECURITY.md K01).
 
-FTP uses the standard library's ``ftplib`` (passive mode, binary, the PASV address ignored in
-favour of the control connection's, as ftplib does since 3.11's hardening); a path naming a
-directory (ending in ``/``) returns its listing. Path segments are percent-decoded, and a
-decoded CR, LF or NUL is refused before any command is sent (FTP command injection,
-CVE-2017-3533-style).
+FTP goes through ``wirekit.ftp`` (passive, EPSV first, binary, the data connection always to
+the control connection's peer whatever PASV says, every reply bounded and timed); a path
+naming a directory (ending in ``/``) returns its listing. Path segments are percent-decoded,
+and a decoded CR, LF or NUL is refused before any command is sent (FTP command injection,
+CVE-2017-3533-style). A download whose size the server announced and that ends short is an
+error (``TransferIncomplete``), not a silently truncated body.
 """
 
 from __future__ import annotations
 
 import email.utils
-import ftplib
 import mimetypes
 import os
-import socket
 from typing import TYPE_CHECKING, BinaryIO, Final
 from urllib.parse import unquote
 
-from wirekit.errors import AuthenticationError, WirekitError
+from wirekit.config import Timeouts
+from wirekit.ftp import Client as FTPClient
+from wirekit.ftp import FTPRefused, Transfer
 from wirekit.http.client.errors import InvalidRequest, InvalidURL, ResourceError
 from wirekit.http.client.urls import URL
-from wirekit.net.oserrors import translate
 from wirekit.proto.http import Headers
 
 if TYPE_CHECKING:
     from wirekit.http.client.bodies import Body
     from wirekit.http.client.response import Response
-    from wirekit.http.client.transport import Options
+    from wirekit.http.client.transport import Options, Progress
 
 __all__ = [
     "FILE_TRANSPORT",
@@ -88,79 +88,81 @@ def open_file(url: URL) -> Response:
 
 
 class _FTPSource:
-    __slots__ = ("data", "ftp")
+    """A body read from an FTP data connection; the session ends with it."""
 
-    def __init__(self, ftp: ftplib.FTP, data: socket.socket) -> None:
-        self.ftp = ftp
-        self.data = data
+    __slots__ = ("client", "progress", "transfer")
+
+    def __init__(self, client: FTPClient, transfer: Transfer, progress: Progress | None) -> None:
+        self.client = client
+        self.transfer = transfer
+        self.progress = progress
 
     def next_chunk(self) -> bytes | None:
-        try:
-            return self.data.recv(_BLOCK) or None
-        except OSError as exc:
-            self.abort()
-            raise translate(exc, "FTP download") from exc
+        transfer = self.transfer
+        data = transfer.read(_BLOCK)
+        if data and self.progress is not None:
+            self.progress(transfer.count, transfer.size)
+        return data or None
 
     def finish(self) -> None:
-        self.data.close()
         try:
-            self.ftp.voidresp()  # 226 Transfer complete
-            self.ftp.quit()
-        except (OSError, ftplib.Error):
-            self.ftp.close()
+            self.transfer.close()  # 226, and the size checked
+        finally:
+            self.client.close()
 
     def abort(self) -> None:
-        self.data.close()
-        self.ftp.close()
+        try:
+            self.transfer.abort()
+        finally:
+            self.client.close()
 
 
-def open_ftp(url: URL, timeout: float | None) -> Response:
-    """A ``Response`` streaming ``url`` from an FTP server (or its listing for a ``.../``)."""
+def open_ftp(url: URL, timeout: float | None, connect_timeout: float | None = None,
+             progress: Progress | None = None) -> Response:
+    """A ``Response`` streaming ``url`` from an FTP server (or its listing for a ``.../``).
+
+    ``timeout`` bounds each reply and each wait for data, ``connect_timeout`` (default: the
+    same) the control and data connections; ``progress(received, total)`` sees the body
+    arrive."""
     from wirekit.http.client.response import Response
 
     segments = [unquote(s) for s in url.path.split("/")[1:]]
     if any(c in s for s in segments for c in "\r\n\x00"):
         raise InvalidURL(f"CR, LF or NUL in ftp: URL path {url.path!r}")
     *directories, name = segments
-    ftp = ftplib.FTP(timeout=timeout)  # noqa: S321 - ftp: URLs are the course's, asked for
+    connect = timeout if connect_timeout is None else connect_timeout
+    client = FTPClient(url.host, url.port or 21, user=url.username or None,
+                       password=url.password,
+                       timeouts=Timeouts(connect=connect, read=timeout, write=timeout))
     try:
-        ftp.connect(url.host, url.port or 21)
-        ftp.login(url.username or "anonymous", url.password or "anonymous@")
+        client.connect()
         for directory in directories:
             if directory:
-                ftp.cwd(directory)
-        ftp.voidcmd("TYPE I")
+                client.cwd(directory)
         if not name:
-            data = ftp.transfercmd("LIST")
+            transfer = client.open_listing()
             headers = Headers([("Content-Type", "text/plain")])
         else:
-            size = _size(ftp, name)
-            data = ftp.transfercmd("RETR " + name)
+            size = _size(client, name)
+            transfer = client.open_download(name, size=size)
             fields = [("Content-Type", _content_type(name))]
             if size is not None:
                 fields.append(("Content-Length", str(size)))
             headers = Headers(fields)
-    except ftplib.error_perm as exc:
-        ftp.close()
-        if str(exc).startswith("530"):
-            raise AuthenticationError(f"FTP login refused: {exc}") from None
-        raise ResourceError(f"FTP error for {url.path!r}: {exc}") from None
-    except ftplib.Error as exc:
-        ftp.close()
-        raise ResourceError(f"FTP error for {url.path!r}: {exc}") from None
-    except (OSError, EOFError) as exc:
-        phase = "connect" if ftp.sock is None else "FTP"
-        ftp.close()
-        if isinstance(exc, WirekitError):
-            raise
-        raise translate(exc, phase, timeout) from exc
-    return Response(200, headers, url=url.absolute, source=_FTPSource(ftp, data))
+    except FTPRefused as exc:
+        client.close()
+        raise ResourceError(f"FTP error for {url.path!r}: {exc.reply}") from None
+    except BaseException:
+        client.close()
+        raise
+    return Response(200, headers, url=url.absolute,
+                    source=_FTPSource(client, transfer, progress))
 
 
-def _size(ftp: ftplib.FTP, name: str) -> int | None:
+def _size(client: FTPClient, name: str) -> int | None:
     try:
-        return ftp.size(name)
-    except ftplib.Error:
+        return client.size(name)
+    except FTPRefused:
         return None  # SIZE is an extension (RFC 3659); not every server has it
 
 
@@ -182,12 +184,14 @@ class FileTransport:
 
 
 class FTPTransport:
-    """``ftp:`` URLs as a session transport (GET only; the read timeout bounds each step)."""
+    """``ftp:`` URLs as a session transport on ``wirekit.ftp`` (GET only; the read timeout
+    bounds each reply and each wait for data, the connect timeout each connection)."""
 
     def exchange(self, method: str, url: URL, headers: list[tuple[str, str]],
                  body: Body | None, options: Options) -> Response:
         _read_only(method, url, body)
-        return open_ftp(url, options.read_timeout)
+        return open_ftp(url, options.read_timeout, options.connect_timeout,
+                        options.download_progress)
 
     def close(self) -> None:
         pass

@@ -1,0 +1,276 @@
+"""RPC side by side: wirekit's XML-RPC, JSON-RPC and object channel against the standard
+library's xmlrpc and multiprocessing.connection, Pyro5 and rpyc.
+
+Sequential calls on one connection, one client, for ``--seconds`` each (after a short warm-up):
+``add(3, 5)`` and an echo of 1 MiB of bytes (JSON has no bytes: JSON-RPC echoes a 1 MiB
+string). Every server runs in a process of its own, so client and server each have a core;
+the clients run in this process.
+
+* **stdlib xmlrpc**: ``SimpleXMLRPCServer`` with an HTTP/1.1 handler (keep-alive, its best
+  case) and ``ServerProxy(use_builtin_types=True)``.
+* **wirekit XML-RPC / JSON-RPC**: ``RPCServer`` (threads mode) and the proxies.
+* **multiprocessing.connection**: a ``Listener`` whose loop answers ``(name, args)`` pickles.
+* **wirekit channel**: ``ObjectServer`` (threads mode) and ``Client.proxy()``, msgpack.
+* **Pyro5** (serpent, its default) and **rpyc** (a ``Service``, brine): their own servers.
+
+Targets (issue 17): XML-RPC at least 3x the stdlib (the 1 MiB echo at least 10x); the channel
+at least 1.0x multiprocessing.connection and 2x Pyro5.
+
+    .venv/bin/python bench/rpc.py                   # 2 s per case (about a minute)
+    .venv/bin/python bench/rpc.py --seconds 0.3     # a quick check that everything runs
+    .venv/bin/python bench/rpc.py --only channel
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve()
+MiB = 1024 * 1024
+BLOB = bytes(range(256)) * (MiB // 256)
+TEXT = "x" * MiB
+KEY = b"bench key"
+
+
+class Service:
+    def add(self, a: int, b: int) -> int:
+        return a + b
+
+    def echo(self, value: Any) -> Any:
+        return value
+
+
+# -- the servers (run with --serve KIND) ------------------------------------------------------
+
+def serve(kind: str) -> None:
+    """Serve ``kind`` on a free loopback port; print the port; run until killed."""
+    announce = lambda port: print(port, flush=True)  # noqa: E731
+    if kind == "stdlib-xmlrpc":
+        import xmlrpc.server
+
+        class Handler(xmlrpc.server.SimpleXMLRPCRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+        server = xmlrpc.server.SimpleXMLRPCServer(("127.0.0.1", 0), Handler, logRequests=False,
+                                                  use_builtin_types=True)
+        server.register_instance(Service())
+        announce(server.server_address[1])
+        server.serve_forever()
+    elif kind in ("wirekit-xmlrpc", "wirekit-jsonrpc"):
+        from wirekit.rpc import RPCServer
+
+        rpc = RPCServer("127.0.0.1:0", jsonrpc=kind.endswith("jsonrpc"), concurrency="threads")
+        rpc.register_instance(Service())
+        rpc.serve_forever(ready=lambda: announce(rpc.address.port))
+    elif kind == "multiprocessing":
+        from multiprocessing import connection
+
+        listener = connection.Listener(("127.0.0.1", 0), authkey=KEY)
+        announce(listener.address[1])
+        service = Service()
+        while True:
+            with listener.accept() as conn:
+                try:
+                    while True:
+                        name, args = conn.recv()
+                        conn.send(getattr(service, name)(*args))
+                except EOFError:
+                    pass
+    elif kind == "wirekit-channel":
+        from wirekit.channel import ObjectServer
+
+        channel = ObjectServer(Service(), "127.0.0.1:0", authkey=KEY, concurrency="threads")
+        channel.serve_forever(ready=lambda: announce(channel.address.port))
+    elif kind == "pyro5":
+        import Pyro5.api
+
+        daemon = Pyro5.api.Daemon(host="127.0.0.1", port=0)
+        daemon.register(Pyro5.api.expose(Service), "bench")
+        announce(daemon.locationStr.rsplit(":", 1)[1])
+        daemon.requestLoop()
+    elif kind == "rpyc":
+        import rpyc
+        from rpyc.utils.server import ThreadedServer
+
+        class BenchService(rpyc.Service):
+            def exposed_add(self, a: int, b: int) -> int:
+                return a + b
+
+            def exposed_echo(self, value: Any) -> Any:
+                return value
+
+        rpyc_server = ThreadedServer(BenchService, hostname="127.0.0.1", port=0,
+                                     protocol_config={"allow_public_attrs": False})
+        announce(rpyc_server.port)
+        rpyc_server.start()
+    else:
+        raise SystemExit(f"unknown server {kind}")
+
+
+def _cpus() -> list[int]:
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def _pin_server() -> None:
+    """(in the server's process) run on the last CPU, the client keeps the first."""
+    cpus = _cpus()
+    if len(cpus) >= 2:
+        os.sched_setaffinity(0, {cpus[-1]})
+
+
+@contextmanager
+def server_process(kind: str) -> Iterator[int]:
+    # Client and server pinned to one CPU each: left to the scheduler, the two processes of a
+    # ping-pong land on the same CPU or on two from one run to the next, and the rates differ
+    # by 2x between runs on a 2-CPU machine (measured).
+    proc = subprocess.Popen([sys.executable, str(HERE), "--serve", kind],
+                            stdout=subprocess.PIPE, text=True,
+                            preexec_fn=_pin_server)  # noqa: PLW1509 - before any thread
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        if not line.strip():
+            raise RuntimeError(f"{kind} server did not start")
+        yield int(line)
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+# -- the clients: each returns (add, echo) callables and a closer ------------------------------
+
+Calls = tuple[Callable[[], Any], Callable[[], Any], Callable[[], None]]
+
+
+def _stdlib_xmlrpc(port: int) -> Calls:
+    import xmlrpc.client
+
+    proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/RPC2", use_builtin_types=True)
+    return (lambda: proxy.add(3, 5), lambda: proxy.echo(BLOB), proxy("close"))
+
+
+def _wirekit_xmlrpc(port: int) -> Calls:
+    from wirekit.rpc import XMLRPCProxy
+
+    xml = XMLRPCProxy(f"http://127.0.0.1:{port}/RPC2")
+    return (lambda: xml.add(3, 5), lambda: xml.echo(BLOB), xml.close)
+
+
+def _wirekit_jsonrpc(port: int) -> Calls:
+    from wirekit.rpc import JSONRPCProxy
+
+    js = JSONRPCProxy(f"http://127.0.0.1:{port}/")
+    return (lambda: js.add(3, 5), lambda: js.echo(TEXT), js.close)
+
+
+def _multiprocessing(port: int) -> Calls:
+    from multiprocessing import connection
+
+    conn = connection.Client(("127.0.0.1", port), authkey=KEY)
+
+    def call(name: str, *args: Any) -> Any:
+        conn.send((name, args))
+        return conn.recv()
+
+    return (lambda: call("add", 3, 5), lambda: call("echo", BLOB), conn.close)
+
+
+def _wirekit_channel(port: int) -> Calls:
+    from wirekit.channel import Client
+
+    channel = Client(("127.0.0.1", port), authkey=KEY)
+    remote = channel.proxy()
+    return (lambda: remote.add(3, 5), lambda: remote.echo(BLOB), channel.close)
+
+
+def _pyro5(port: int) -> Calls:
+    import Pyro5.api
+    import serpent
+
+    pyro = Pyro5.api.Proxy(f"PYRO:bench@127.0.0.1:{port}")
+    pyro._pyroBind()
+    return (lambda: pyro.add(3, 5), lambda: serpent.tobytes(pyro.echo(BLOB)),
+            pyro._pyroRelease)
+
+
+def _rpyc(port: int) -> Calls:
+    import rpyc
+
+    link = rpyc.connect("127.0.0.1", port)
+    return (lambda: link.root.add(3, 5), lambda: link.root.echo(BLOB), link.close)
+
+
+CLIENTS: dict[str, Callable[[int], Calls]] = {
+    "stdlib-xmlrpc": _stdlib_xmlrpc, "wirekit-xmlrpc": _wirekit_xmlrpc,
+    "wirekit-jsonrpc": _wirekit_jsonrpc, "multiprocessing": _multiprocessing,
+    "wirekit-channel": _wirekit_channel, "pyro5": _pyro5, "rpyc": _rpyc,
+}
+
+
+def rate(call: Callable[[], Any], seconds: float, check: Any) -> float:
+    assert call() == check, "the call answered something else"
+    warm_end = time.perf_counter() + min(0.3, seconds / 2)
+    while time.perf_counter() < warm_end:
+        call()
+    count, started = 0, time.perf_counter()
+    end = started + seconds
+    while (now := time.perf_counter()) < end:
+        call()
+        count += 1
+    return count / (now - started)
+
+
+KINDS = {
+    "xmlrpc": ["stdlib-xmlrpc", "wirekit-xmlrpc", "wirekit-jsonrpc"],
+    "channel": ["multiprocessing", "wirekit-channel", "pyro5", "rpyc"],
+}
+RATIOS = [
+    ("wirekit XML-RPC / stdlib xmlrpc", "wirekit-xmlrpc", "stdlib-xmlrpc", "3x, echo 10x"),
+    ("wirekit JSON-RPC / stdlib xmlrpc", "wirekit-jsonrpc", "stdlib-xmlrpc", ""),
+    ("wirekit channel / multiprocessing", "wirekit-channel", "multiprocessing", "1.0x"),
+    ("wirekit channel / Pyro5", "wirekit-channel", "pyro5", "2x"),
+    ("wirekit channel / rpyc", "wirekit-channel", "rpyc", ""),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--serve", metavar="KIND", help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=float, default=2.0, help="per case (default 2)")
+    parser.add_argument("--only", choices=sorted(KINDS), help="one family of peers")
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+    if len(cpus := _cpus()) >= 2:
+        os.sched_setaffinity(0, {cpus[0]})
+    kinds = KINDS[args.only] if args.only else [k for group in KINDS.values() for k in group]
+    results: dict[str, tuple[float, float]] = {}
+    print(f"{'peer':<18} {'add(3, 5)/s':>12} {'1 MiB echo/s':>13}")
+    for kind in kinds:
+        with server_process(kind) as port:
+            add, echo, close = CLIENTS[kind](port)
+            try:
+                expected = TEXT if kind == "wirekit-jsonrpc" else BLOB
+                results[kind] = (rate(add, args.seconds, 8), rate(echo, args.seconds, expected))
+            finally:
+                close()
+        print(f"{kind:<18} {results[kind][0]:>12,.0f} {results[kind][1]:>13,.1f}", flush=True)
+    print()
+    print(f"{'ratio':<36} {'add':>6} {'echo':>6}  target")
+    for label, ours, theirs, target in RATIOS:
+        if ours in results and theirs in results:
+            add_ratio = results[ours][0] / results[theirs][0]
+            echo_ratio = results[ours][1] / results[theirs][1]
+            print(f"{label:<36} {add_ratio:>5.2f}x {echo_ratio:>5.2f}x  {target}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""XML-RPC messages: a call, a response and a fault, as bytes both ways (xmlrpc.com/spec.md).
+
+Every document is parsed whole, once, by ``wirekit.data``'s guarded parser: no entity is ever
+declared or expanded (billion laughs, quadratic blow-up), nothing external is fetched (XXE),
+and a DOCTYPE is refused outright since XML-RPC never needs one (SECURITY.md X01-X03, R06).
+The body is size-bounded before parsing, the element tree depth-bounded after, and the values
+are bounded again as they are read (``values.py``). A whole buffered document is what expat
+parses in linear time (SECURITY.md X04); the HTTP layer has the body before this is called.
+
+What is malformed raises :class:`~wirekit.errors.RemoteProtocolError` (``ParseError`` for XML
+that is not well-formed); what is too big raises :class:`~wirekit.errors.LimitExceeded`. A
+fault answered by the server is raised as :class:`~wirekit.proto.xmlrpc.fault.Fault`.
+"""
+
+from __future__ import annotations
+
+import functools
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+from xml.etree.ElementTree import Element
+
+from wirekit.data import ParseError, XMLPolicy, fromstring
+from wirekit.errors import MessageTooLarge, RemoteProtocolError
+from wirekit.proto.xmlrpc.fault import DEFAULT_RPC_LIMITS, Fault, RPCLimits
+from wirekit.proto.xmlrpc.values import _NOT_XML, _escape, decode_value, encode_value
+
+__all__ = [
+    "CONTENT_TYPE",
+    "Call",
+    "dumps_call",
+    "dumps_fault",
+    "dumps_response",
+    "loads_call",
+    "loads_response",
+]
+
+#: The specification's Content-Type for both directions.
+CONTENT_TYPE: Final = "text/xml"
+_PROLOG: Final = "<?xml version='1.0'?>\n"
+_MAX_NAME: Final = 256  # a method name; the spec's charset [A-Za-z0-9_.:/] is the dispatcher's
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A decoded ``<methodCall>``: the method's name and its positional parameters."""
+
+    method: str
+    params: list[Any]
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+def dumps_call(method: str, params: Iterable[Any] = (), *, max_depth: int = 64) -> bytes:
+    """The ``<methodCall>`` document for ``method(*params)``, UTF-8."""
+    out = [_PROLOG, "<methodCall><methodName>", _escape(method), "</methodName><params>"]
+    for param in params:
+        out.append("<param>")
+        encode_value(param, out, 0, max_depth)
+        out.append("</param>")
+    out.append("</params></methodCall>")
+    return "".join(out).encode()
+
+
+def dumps_response(value: Any, *, max_depth: int = 64) -> bytes:
+    """The ``<methodResponse>`` carrying ``value`` (the spec allows exactly one)."""
+    out = [_PROLOG, "<methodResponse><params><param>"]
+    encode_value(value, out, 0, max_depth)
+    out.append("</param></params></methodResponse>")
+    return "".join(out).encode()
+
+
+def dumps_fault(fault: Fault) -> bytes:
+    """The ``<methodResponse><fault>`` for ``fault``. Characters XML cannot carry in the
+    message (an exception's text may hold any) become ``?`` instead of failing the answer."""
+    message = _NOT_XML.sub("?", fault.message)
+    return (f"{_PROLOG}<methodResponse><fault><value><struct>"
+            f"<member><name>faultCode</name><value><int>{int(fault.code)}</int></value></member>"
+            f"<member><name>faultString</name><value><string>{_escape(message)}</string>"
+            "</value></member></struct></value></fault></methodResponse>").encode()
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=8)
+def _policy(limits: RPCLimits) -> XMLPolicy:
+    # Three elements per level of nesting (value, array|struct, data|member) and a few for
+    # the envelope: the tree bound follows the value bound.
+    return XMLPolicy(forbid_dtd=True, max_bytes=limits.max_bytes,
+                     max_depth=3 * limits.max_depth + 8, max_prolog=4096)
+
+
+def _declares_nothing(data: bytes) -> bool:
+    """True if ``data`` cannot hold a declaration of any kind, so the guard has nothing to
+    check: no ``<!`` anywhere (DOCTYPE, ENTITY, also comments and CDATA), in a document
+    that starts with ``<`` in an ASCII-compatible encoding (no NUL among the first bytes,
+    which is how expat recognises UTF-16 and UTF-32; every 8-bit encoding expat accepts maps
+    ``<`` and ``!`` to their ASCII bytes, expat's own rule for unknown encodings)."""
+    return data[:1] == b"<" and b"\x00" not in data[:4] and b"<!" not in data
+
+
+def _parse(data: bytes, limits: RPCLimits, root_tag: str) -> Element:
+    if len(data) > limits.max_bytes:
+        raise MessageTooLarge(f"XML-RPC document larger than {limits.max_bytes} bytes",
+                              limit="max_bytes")
+    if _declares_nothing(data):
+        # What nearly every call and response is: parsed straight away, at half the cost.
+        # The depth of the tree needs no walk either: values are depth-bounded as they are
+        # read (values.py), and ElementTree builds and frees any depth without recursion.
+        root = _parse_plain(data)
+    else:
+        root = fromstring(data, policy=_policy(limits))
+    if root.tag != root_tag:
+        raise RemoteProtocolError(f"malformed XML-RPC: expected <{root_tag}>, found "
+                                  f"<{str(root.tag)[:40]}>")
+    return root
+
+
+def _parse_plain(data: bytes) -> Element:
+    # Safe without the guard here: nothing in the document can declare an entity (S314).
+    parser = ET.XMLParser(target=ET.TreeBuilder())  # noqa: S314
+    try:
+        parser.feed(data)
+        return parser.close()
+    except ET.ParseError as exc:
+        line, column = getattr(exc, "position", (None, None))
+        raise ParseError(f"malformed XML: {str(exc).split(': line ')[0]}", line=line,
+                         column=column) from None
+    except (LookupError, ValueError) as exc:  # an encoding expat cannot read
+        raise ParseError(f"malformed XML: unsupported encoding declaration ({exc})") from None
+
+
+def _params(element: Element | None, limits: RPCLimits) -> list[Any]:
+    if element is None:
+        return []
+    values = []
+    for param in element:
+        if param.tag != "param" or len(param) != 1:
+            raise RemoteProtocolError("malformed XML-RPC: <params> holds <param> elements of "
+                                      "one <value> each")
+        values.append(decode_value(param[0], 0, limits.max_depth))
+    return values
+
+
+def loads_call(data: bytes, limits: RPCLimits = DEFAULT_RPC_LIMITS) -> Call:
+    """Decode a ``<methodCall>`` document."""
+    root = _parse(data, limits, "methodCall")
+    name = root.find("methodName")
+    method = (name.text or "").strip() if name is not None else ""
+    if not method:
+        raise RemoteProtocolError("malformed XML-RPC: a <methodCall> without a <methodName>")
+    if len(method) > _MAX_NAME:
+        raise RemoteProtocolError(f"malformed XML-RPC: method name longer than {_MAX_NAME}")
+    return Call(method, _params(root.find("params"), limits))
+
+
+def loads_response(data: bytes, limits: RPCLimits = DEFAULT_RPC_LIMITS) -> Any:
+    """The value of a ``<methodResponse>``; a ``<fault>`` is raised as :class:`Fault`."""
+    root = _parse(data, limits, "methodResponse")
+    if len(root) != 1:
+        raise RemoteProtocolError("malformed XML-RPC: a <methodResponse> holds one <params> "
+                                  "or one <fault>")
+    body = root[0]
+    if body.tag == "fault":
+        raise _fault(body, limits)
+    if body.tag != "params":
+        raise RemoteProtocolError(f"malformed XML-RPC: unexpected <{str(body.tag)[:40]}>")
+    values = _params(body, limits)
+    if len(values) != 1:
+        raise RemoteProtocolError(f"malformed XML-RPC: a response carries one value, not "
+                                  f"{len(values)}")
+    return values[0]
+
+
+def _fault(body: Element, limits: RPCLimits) -> Fault:
+    if len(body) != 1:
+        raise RemoteProtocolError("malformed XML-RPC: a <fault> holds one <value>")
+    value = decode_value(body[0], 0, limits.max_depth)
+    if not isinstance(value, dict):
+        raise RemoteProtocolError("malformed XML-RPC: a <fault> value is a struct")
+    code, message = value.get("faultCode"), value.get("faultString")
+    if not isinstance(code, int) or isinstance(code, bool) or not isinstance(message, str):
+        raise RemoteProtocolError("malformed XML-RPC: a fault has an int faultCode and a "
+                                  "string faultString")
+    return Fault(code, message)
