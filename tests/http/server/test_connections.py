@@ -280,6 +280,28 @@ def test_an_application_that_refuses_an_upload_unread_is_heard(http_server, mode
     assert caught.value.code == 403 and caught.value.read() == b"no uploads here"
 
 
+def test_an_answer_given_unread_leaves_before_the_rest_is_drained(http_server, mode):
+    """A client that sends part of a large upload and waits for an early answer (a 413 from
+    the application) hears it at once, not after the server's read timeout; the connection
+    then ends, since the rest (more than the drain limit) never came."""
+    def refuse(environ, start_response):
+        start_response("413 Content Too Large", [("Content-Type", "text/plain"),
+                                                 ("Content-Length", "8")])
+        return [b"too big\n"]
+
+    timeouts = dataclasses.replace(DEFAULT_TIMEOUTS, read=20.0)
+    server = http_server(refuse, mode, timeouts=timeouts)
+    with socket.create_connection((server.address.host, server.address.port), 5) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\n"
+                     + b"x" * 65536)
+        started = time.monotonic()
+        sock.settimeout(10)
+        answer = sock.recv(4096)
+        elapsed = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 413 ") and answer.endswith(b"too big\n")
+    assert elapsed < 5, f"the answer waited {elapsed:.1f} s for content that never came"
+
+
 def test_a_client_that_never_reads_holds_bounded_memory(http_server, mode):
     """L05: a 200 MB streamed response to a client that reads nothing is produced only as
     fast as the socket drains (flow control), and other clients are served meanwhile."""

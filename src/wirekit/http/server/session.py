@@ -20,8 +20,9 @@ larger content           streamed to the application's ``wsgi.input`` as it read
 100-continue             answered when the application first reads ``wsgi.input``; an
                          application that answers without reading gets its response out and
                          the connection ends (RFC 9110 §10.1.1)
-unread content           after the response, up to ``DRAIN_LIMIT`` more is read and dropped to
-                         keep the connection; beyond that, the connection ends
+unread content           after the response (a small one leaves first, so a client waiting
+                         for it hears it at once), up to ``DRAIN_LIMIT`` more is read and
+                         dropped to keep the connection; beyond that, the connection ends
 refused requests         400/413/414/431/501/505 get a short answer, a log line with the client
                          and whatever request line was read, and a lingering close
 the application          always runs off the I/O path (``shell.run``); its response leaves in
@@ -83,6 +84,9 @@ DRAIN_LIMIT = 256 * 1024
 LINGER_SECONDS = 2.0
 #: A response is produced in slices of about this size; the next one when the client reads.
 OUTPUT_SLICE = 256 * 1024
+#: An answer up to this size, given without reading all the content, leaves before the rest of
+#: the content is drained.
+EARLY_ANSWER = 64 * 1024
 #: At a graceful stop an idle connection stays this long (at most its keep-alive), so a
 #: request already on the wire is answered (with ``Connection: close``) instead of being cut
 #: off by our close; round trips beyond a quarter second are rare.
@@ -318,6 +322,12 @@ class HTTPSession(ConnectionCore):
         if not exchange.done:
             exchange.pump()
         if streamed and exchange.done:
+            if 0 < output.size <= EARLY_ANSWER and conn.their_state is State.SEND_BODY:
+                # The answer goes out before the unread content is drained: a client that
+                # waits for it (an upload refused with 413 or 403, sent in parts) hears it
+                # at once instead of after the read timeout. A small answer cannot block:
+                # it fits the socket's send buffer even while the client is still sending.
+                work_io.send(output.take())
             _drain_rest(conn, exchange, body)
         return exchange
 
