@@ -14,7 +14,6 @@ import pytest
 
 from wirekit.ftp.server import FTPServer
 from wirekit.testing import serve_ftp
-from wirekit.testing.pytest_plugin import ftp_server  # noqa: F401 - as a user enables it
 
 from ..conftest import ipv6_available
 

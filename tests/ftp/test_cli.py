@@ -15,8 +15,8 @@ from wirekit.ftp import Client, FTPRefused
 from .conftest import make_file
 
 
-def test_ls_get_put_mkdir_mv_rm(cli, ftp_server, tmp_path):
-    root, url = ftp_server.root, ftp_server.url
+def test_ls_get_put_mkdir_mv_rm(cli, wirekit_ftp_server, tmp_path):
+    root, url = wirekit_ftp_server.root, wirekit_ftp_server.url
     (root / "pub").mkdir()
     data = make_file(root / "pub" / "notes.txt", 70_000)
     listing = cli("ftp", "ls", f"{url}/pub/")
@@ -34,22 +34,22 @@ def test_ls_get_put_mkdir_mv_rm(cli, ftp_server, tmp_path):
     assert cli("ftp", "rm", f"{url}/new/").code == 0 and not (root / "new").exists()
 
 
-def test_get_resumes_with_continue_at(cli, ftp_server, tmp_path):
-    data = make_file(ftp_server.root / "big.bin", 1_000_000)
+def test_get_resumes_with_continue_at(cli, wirekit_ftp_server, tmp_path):
+    data = make_file(wirekit_ftp_server.root / "big.bin", 1_000_000)
     (tmp_path / "big.bin").write_bytes(data[:400_000])
-    result = cli("ftp", "get", f"{ftp_server.url}/big.bin", "-o", str(tmp_path / "big.bin"),
+    result = cli("ftp", "get", f"{wirekit_ftp_server.url}/big.bin", "-o", str(tmp_path / "big.bin"),
                  "-C", "-")
     assert result.code == 0 and (tmp_path / "big.bin").read_bytes() == data
 
 
-def test_get_to_standard_output(cli, ftp_server):
-    (ftp_server.root / "hello.txt").write_bytes(b"hello over ftp\n")
-    result = cli("ftp", "get", f"{ftp_server.url}/hello.txt", "-o", "-")
+def test_get_to_standard_output(cli, wirekit_ftp_server):
+    (wirekit_ftp_server.root / "hello.txt").write_bytes(b"hello over ftp\n")
+    result = cli("ftp", "get", f"{wirekit_ftp_server.url}/hello.txt", "-o", "-")
     assert result.code == 0 and result.stdout == "hello over ftp\n"
 
 
-def test_failures_are_one_line_with_distinct_exit_codes(cli, ftp_server, tmp_path):
-    url = ftp_server.url
+def test_failures_are_one_line_with_distinct_exit_codes(cli, wirekit_ftp_server, tmp_path):
+    url = wirekit_ftp_server.url
     cases = {
         78: ("ftp", "get", f"{url}/missing.txt", "-o", str(tmp_path / "x")),
         67: ("ftp", "ls", url.replace("ftp://", "ftp://bob:wrong@")),

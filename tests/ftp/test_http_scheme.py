@@ -11,20 +11,20 @@ from wirekit.http.client import ResourceError, Session, urlopen
 from .conftest import make_file
 
 
-def test_download_listing_and_progress(ftp_server):
-    (ftp_server.root / "pub").mkdir()
-    data = make_file(ftp_server.root / "pub" / "data.bin", 600_000)
-    with urlopen(f"{ftp_server.url}/pub/data.bin") as response:
+def test_download_listing_and_progress(wirekit_ftp_server):
+    (wirekit_ftp_server.root / "pub").mkdir()
+    data = make_file(wirekit_ftp_server.root / "pub" / "data.bin", 600_000)
+    with urlopen(f"{wirekit_ftp_server.url}/pub/data.bin") as response:
         assert response.status == 200
         assert response.headers["content-length"] == "600000"
         assert response.headers["content-type"] == "application/octet-stream"
         assert response.read() == data
     seen: list[tuple[int, int | None]] = []
     with Session() as session:
-        body = session.get(f"{ftp_server.url}/pub/data.bin",
+        body = session.get(f"{wirekit_ftp_server.url}/pub/data.bin",
                            download_progress=lambda done, total: seen.append((done, total)))
         assert body.content == data
-        listing = session.get(f"{ftp_server.url}/pub/").text
+        listing = session.get(f"{wirekit_ftp_server.url}/pub/").text
     assert seen[-1] == (600_000, 600_000)
     assert "data.bin" in listing and "600000" in listing
 

@@ -51,10 +51,10 @@ def test_every_operation(family, passive, start_server):
         assert ftp.noop().code == 200
 
 
-def test_paths_to_and_from_files_with_progress(ftp_server, tmp_path):
+def test_paths_to_and_from_files_with_progress(wirekit_ftp_server, tmp_path):
     data = make_file(tmp_path / "local.bin", 1_000_000)
     seen: list[tuple[int, int | None]] = []
-    with Client(ftp_server.host, ftp_server.port) as ftp:
+    with Client(wirekit_ftp_server.host, wirekit_ftp_server.port) as ftp:
         ftp.upload(tmp_path / "local.bin", "remote.bin", progress=lambda d, t: seen.append((d, t)))
         assert seen[-1] == (len(data), len(data))
         seen.clear()
@@ -64,10 +64,10 @@ def test_paths_to_and_from_files_with_progress(ftp_server, tmp_path):
     assert all(a[0] < b[0] for a, b in itertools.pairwise(seen))
 
 
-def test_mlsd_entries(ftp_server):
-    make_file(ftp_server.root / "a.txt", 10)
-    (ftp_server.root / "sub").mkdir()
-    with Client(ftp_server.host, ftp_server.port) as ftp:
+def test_mlsd_entries(wirekit_ftp_server):
+    make_file(wirekit_ftp_server.root / "a.txt", 10)
+    (wirekit_ftp_server.root / "sub").mkdir()
+    with Client(wirekit_ftp_server.host, wirekit_ftp_server.port) as ftp:
         assert "MLST" in ftp.features
         entries = {e.name: e for e in ftp.list()}
     assert set(entries) == {"a.txt", "sub"}
@@ -99,21 +99,21 @@ def test_pasv_when_the_server_has_no_epsv(start_server):
         assert out.getvalue() == data * 2 and not ftp._epsv
 
 
-def test_a_thousand_entries_match_ftplib(ftp_server):
+def test_a_thousand_entries_match_ftplib(wirekit_ftp_server):
     for i in range(1000):
-        (ftp_server.root / f"file-{i:04d}.txt").write_bytes(b"x" * i)
-    with Client(ftp_server.host, ftp_server.port) as ftp:
+        (wirekit_ftp_server.root / f"file-{i:04d}.txt").write_bytes(b"x" * i)
+    with Client(wirekit_ftp_server.host, wirekit_ftp_server.port) as ftp:
         ours = {e.name: e.size for e in ftp.list()}
     theirs = ftplib.FTP()
-    theirs.connect(ftp_server.host, ftp_server.port)
+    theirs.connect(wirekit_ftp_server.host, wirekit_ftp_server.port)
     theirs.login()
     stdlib = {name: int(facts["size"]) for name, facts in theirs.mlsd()}
     theirs.quit()
     assert ours == stdlib and len(ours) == 1000
 
 
-def test_resume_a_download_cut_by_the_client(ftp_server, tmp_path):
-    data = make_file(ftp_server.root / "big.bin", 3_000_000)
+def test_resume_a_download_cut_by_the_client(wirekit_ftp_server, tmp_path):
+    data = make_file(wirekit_ftp_server.root / "big.bin", 3_000_000)
 
     class Cut(Exception):
         pass
@@ -122,7 +122,7 @@ def test_resume_a_download_cut_by_the_client(ftp_server, tmp_path):
         if done > 1_000_000:
             raise Cut
 
-    with Client(ftp_server.host, ftp_server.port) as ftp:
+    with Client(wirekit_ftp_server.host, wirekit_ftp_server.port) as ftp:
         with pytest.raises(Cut):
             ftp.download("big.bin", tmp_path / "big.bin", progress=cut_after_a_megabyte)
         partial = (tmp_path / "big.bin").stat().st_size
@@ -134,13 +134,13 @@ def test_resume_a_download_cut_by_the_client(ftp_server, tmp_path):
     assert (tmp_path / "big.bin").read_bytes() == data
 
 
-def test_resume_an_upload(ftp_server, tmp_path):
+def test_resume_an_upload(wirekit_ftp_server, tmp_path):
     data = make_file(tmp_path / "up.bin", 2_000_000)
-    (ftp_server.root / "up.bin").write_bytes(data[:700_000])  # what a cut upload left
-    with Client(ftp_server.host, ftp_server.port) as ftp:
+    (wirekit_ftp_server.root / "up.bin").write_bytes(data[:700_000])  # what a cut upload left
+    with Client(wirekit_ftp_server.host, wirekit_ftp_server.port) as ftp:
         assert ftp.features["REST"] == "STREAM"
         assert ftp.upload(tmp_path / "up.bin", "up.bin", resume=True) == len(data) - 700_000
-    assert (ftp_server.root / "up.bin").read_bytes() == data
+    assert (wirekit_ftp_server.root / "up.bin").read_bytes() == data
 
 
 def test_resume_an_upload_by_appe_without_rest_stream(start_server, tmp_path):
@@ -174,8 +174,8 @@ def test_refusals(start_server):
     assert not (server.root / "readonly.txt").exists()
 
 
-def test_a_missing_download_leaves_no_empty_file(ftp_server, tmp_path):
-    with Client(ftp_server.host, ftp_server.port) as ftp, pytest.raises(FTPRefused):
+def test_a_missing_download_leaves_no_empty_file(wirekit_ftp_server, tmp_path):
+    with Client(wirekit_ftp_server.host, wirekit_ftp_server.port) as ftp, pytest.raises(FTPRefused):
         ftp.download("missing.txt", tmp_path / "missing.txt")
     assert not (tmp_path / "missing.txt").exists()
 
@@ -211,9 +211,9 @@ def test_ftps_verifies_by_default_and_tls_required_servers_refuse_the_clear(
         assert ftp.pwd() == "/"
 
 
-def test_ftps_refused_by_a_plain_server_is_an_error_not_the_clear(ftp_server):
+def test_ftps_refused_by_a_plain_server_is_an_error_not_the_clear(wirekit_ftp_server):
     with pytest.raises(TLSError, match="AUTH TLS"):
-        Client(ftp_server.host, ftp_server.port, tls=True).connect()
+        Client(wirekit_ftp_server.host, wirekit_ftp_server.port, tls=True).connect()
 
 
 @pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
@@ -232,11 +232,12 @@ def test_ftps_data_connections_resume_the_control_session(version, start_server,
                 assert transfer.read() and transfer.data.session_reused
 
 
-def test_upload_from_a_pipe(ftp_server):
+def test_upload_from_a_pipe(wirekit_ftp_server):
     """A source without a position or a size (standard input): read in blocks."""
     read_end, write_end = os.pipe()
     os.write(write_end, b"piped " * 1000)
     os.close(write_end)
-    with open(read_end, "rb") as source, Client(ftp_server.host, ftp_server.port) as ftp:
+    server = wirekit_ftp_server
+    with open(read_end, "rb") as source, Client(server.host, server.port) as ftp:
         assert ftp.upload(source, "piped.txt") == 6000
-    assert (ftp_server.root / "piped.txt").read_bytes() == b"piped " * 1000
+    assert (wirekit_ftp_server.root / "piped.txt").read_bytes() == b"piped " * 1000

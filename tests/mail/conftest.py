@@ -18,7 +18,6 @@ import pytest
 from wirekit.config import DEFAULT_TIMEOUTS
 from wirekit.mail import MaildirStore, MailServer
 from wirekit.net.tls import server_context
-from wirekit.testing.pytest_plugin import mail_catcher  # noqa: F401 - as a user enables it
 
 trustme = pytest.importorskip("trustme")
 

@@ -24,15 +24,15 @@ def note(subject: str) -> EmailMessage:
     return msg
 
 
-def test_the_fixture_catches_what_code_sends(mail_catcher):
-    """``mail_catcher`` comes from ``wirekit.testing.pytest_plugin`` (see conftest.py)."""
-    send(note("welcome"), mail_catcher.host, mail_catcher.port, tls=None)
-    [caught] = mail_catcher.messages  # stored before the 250: no waiting
+def test_the_fixture_catches_what_code_sends(wirekit_smtp_catcher):
+    """``wirekit_smtp_catcher`` comes from ``wirekit.testing.pytest_plugin`` (see conftest.py)."""
+    send(note("welcome"), wirekit_smtp_catcher.host, wirekit_smtp_catcher.port, tls=None)
+    [caught] = wirekit_smtp_catcher.messages  # stored before the 250: no waiting
     assert (caught.subject, caught.sender, caught.recipients) == (
         "welcome", "app@example.org", ("user@example.org",))
     assert caught.text == "This is welcome.\n"
-    mail_catcher.clear()
-    assert mail_catcher.messages == []
+    wirekit_smtp_catcher.clear()
+    assert wirekit_smtp_catcher.messages == []
 
 
 def test_the_context_manager_stops_the_server_and_removes_its_maildir():

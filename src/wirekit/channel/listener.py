@@ -35,6 +35,7 @@ from wirekit.channel.connection import (
     check_serializer,
     own_serializer,
 )
+from wirekit.channel.errors import ChannelClosed
 from wirekit.config import DEFAULT_TIMEOUTS, Timeouts
 from wirekit.errors import Timeout, WirekitError
 from wirekit.net.address import Address, AddressLike
@@ -88,6 +89,8 @@ class Listener:
         deadline = Deadline(timeout)
         while True:
             with self._lock:
+                if self._closed:
+                    raise ChannelClosed("the listener is closed")
                 if self._ready:
                     connection = self._ready.popleft()
                     self.last_accepted = connection.stream.peer if not \
@@ -97,14 +100,18 @@ class Listener:
             watched: list[Any] = [self._wake_r] + ([self._listener.socket] if room else [])
             try:
                 readable, _, _ = select.select(watched, [], [], deadline.remaining("accept"))
+                if not readable:
+                    raise Timeout("accept", timeout)
+                if self._wake_r in readable:
+                    self._wake_r.recv(4096)
+                if self._listener.socket in readable:
+                    self._start_handshake()
             except Timeout:
                 raise Timeout("accept", timeout) from None
-            if not readable:
-                raise Timeout("accept", timeout)
-            if self._wake_r in readable:
-                self._wake_r.recv(4096)
-            if self._listener.socket in readable:
-                self._start_handshake()
+            except (OSError, ValueError):  # closed by another thread meanwhile
+                if self._closed:
+                    raise ChannelClosed("the listener was closed while accepting") from None
+                raise
 
     def _start_handshake(self) -> None:
         try:
@@ -158,6 +165,7 @@ class Listener:
                 return
             self._closed = True
             waiting, self._ready = list(self._ready), collections.deque()
+        self._wake()  # an accept() waiting in another thread raises ChannelClosed
         self._listener.close()
         for connection in waiting:
             connection.close()

@@ -12,7 +12,7 @@ The server is pyftpdlib (``wirekit[ftp-server]``, in the ``test`` extra) set up 
 with ``certfile``. It stops, and every connection is closed, when the block ends, whatever
 happened in it. A refused login is answered at once (pyftpdlib waits 3 s by default, against
 password guessing), so a test of a wrong password stays fast. The pytest fixture
-``ftp_server`` (``wirekit.testing.pytest_plugin``) yields a read-write one on a temporary
+``wirekit_ftp_server`` (``wirekit.testing.pytest_plugin``) yields a read-write one on a temporary
 directory.
 """
 

@@ -11,7 +11,7 @@ code sends.
 The server is wirekit's ``MailServer`` (it relays nothing); it stops, and its temporary
 Maildir is removed, when the block ends, whatever happened in it. Every message is stored
 before the server's 250 goes out, so ``messages`` holds it as soon as the sender returns.
-The pytest fixture ``mail_catcher`` (``wirekit.testing.pytest_plugin``) yields the same
+The pytest fixture ``wirekit_smtp_catcher`` (``wirekit.testing.pytest_plugin``) yields the same
 object.
 """
 
