@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "connections": ("wirekit.cli.connections", "List sockets and their processes (netstat)."),
     "echo": ("wirekit.cli.echo", "Run an echo server (TCP, UDP or Unix; any concurrency)."),
     "serve": ("wirekit.cli.serve", "Serve HTTP: the demo site, a directory (+CGI) or a WSGI app."),
+    "build": ("wirekit.cli.build", "Render a folder of page templates into a static site."),
     "time": ("wirekit.cli.time", "Run the course's time server (sends the time, closes)."),
     "get": ("wirekit.cli.get", "Fetch a URL over HTTP(S), FTP or file: (like curl)."),
     "post": ("wirekit.cli.post", "POST a form, JSON or files to a URL."),
