@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mail": ("wirekit.cli.mail", "Send mail, or catch it locally in a Maildir (SMTP)."),
     "ftp": ("wirekit.cli.ftp", "List, download, upload over FTP/FTPS, or serve a directory."),
     "rpc": ("wirekit.cli.rpc", "Serve functions over XML-RPC/JSON-RPC, or call a server."),
+    "sniff": ("wirekit.cli.sniff", "Capture packets or read a pcap file (like tcpdump)."),
 }
 
 EXIT_FAILURE = 1
