@@ -3,7 +3,6 @@ tiny in-memory server driver that records what a strict server would dispatch.""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from wirekit.proto.http import (
     Role,
     State,
 )
+from wirekit.testing.feeding import FEEDS
 
 REPO_ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
 CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "http-requests"
@@ -107,44 +107,7 @@ def load_corpus(kind: str, name: str) -> bytes:
     return decode_corpus((corpus_dir(kind) / name).read_bytes())
 
 
-# -- the four feeding strategies (SECURITY.md, H-rows note) ---------------------------------
-
-
-def feed_whole(data: bytes) -> list[bytes]:
-    return [data]
-
-
-def feed_bytewise(data: bytes) -> list[bytes]:
-    return [data[i : i + 1] for i in range(len(data))]
-
-
-def feed_random(data: bytes) -> list[bytes]:
-    if len(data) < 2:
-        return [data] if data else []
-    rng = random.Random(0x5EED ^ len(data))  # seeded: a failure reproduces exactly
-    cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, 1 + len(data) // 7)))
-    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
-
-
-def feed_crlf(data: bytes) -> list[bytes]:
-    """Split before and after every CR and LF, so each one arrives in its own piece."""
-    pieces: list[bytes] = []
-    start = 0
-    for i, byte in enumerate(data):
-        if byte in (0x0D, 0x0A):
-            pieces.extend(p for p in (data[start:i], data[i : i + 1]) if p)
-            start = i + 1
-    if start < len(data):
-        pieces.append(data[start:])
-    return pieces
-
-
-FEEDS: dict[str, Callable[[bytes], list[bytes]]] = {
-    "whole": feed_whole,
-    "bytewise": feed_bytewise,
-    "random": feed_random,
-    "crlf": feed_crlf,
-}
+# The four feeding strategies (SECURITY.md, H-rows note) are wirekit.testing's FEEDS.
 
 
 @pytest.fixture(params=sorted(FEEDS))
