@@ -40,6 +40,7 @@ from wirekit.proto.channel import (
     ChannelConnection,
     Message,
     MsgpackSerializer,
+    PickleSerializer,
     Serializer,
     make_serializer,
 )
@@ -77,6 +78,13 @@ def check_serializer(serializer: str | Serializer, authkey: bytes | None) -> Ser
     return chosen
 
 
+def copies_payload(serializer: Serializer) -> bool:
+    """True for wirekit's serializers, whose objects never refer to the bytes they were
+    decoded from (a user's ``loads`` might: numpy.frombuffer), so the payload's buffer can be
+    reused once decoded."""
+    return type(serializer) in (MsgpackSerializer, PickleSerializer)
+
+
 def own_serializer(serializer: Serializer) -> Serializer:
     """The serializer one connection uses: a msgpack one of its own (it keeps a packer and
     its buffer), any other shared as it is."""
@@ -91,6 +99,7 @@ class Connection:
         self.stream = stream
         self.core = core
         self.serializer = serializer
+        self._recycles = copies_payload(serializer)
         self._sendall = stream.sendall
 
     # -- bytes ------------------------------------------------------------------------------
@@ -122,7 +131,11 @@ class Connection:
             self.close()
             raise MessageTooLarge(f"a message of {len(payload)} bytes, more than maxlength="
                                   f"{maxlength}", limit="maxlength")
-        return payload if type(payload) is bytes else bytes(payload)
+        if type(payload) is bytes:
+            return payload
+        data = bytes(payload)
+        self.core.recycle(payload)
+        return data
 
     def _receive(self, timeout: float | None) -> bytes | bytearray:
         core = self.core
@@ -166,7 +179,11 @@ class Connection:
 
     def recv(self, *, timeout: float | None = None) -> Any:
         """The next object the peer sent."""
-        return self.serializer.loads(self._receive(timeout))
+        payload = self._receive(timeout)
+        obj = self.serializer.loads(payload)
+        if self._recycles:  # decoded into new objects: the buffer can take the next message
+            self.core.recycle(payload)
+        return obj
 
     def poll(self, timeout: float | None = 0.0) -> bool:
         """True if something to read has arrived (within ``timeout`` seconds; ``None``:

@@ -35,7 +35,12 @@ import logging
 import os
 from typing import Any, ClassVar
 
-from wirekit.channel.connection import channel_address, check_serializer, own_serializer
+from wirekit.channel.connection import (
+    channel_address,
+    check_serializer,
+    copies_payload,
+    own_serializer,
+)
 from wirekit.config import DEFAULT_TIMEOUTS, Timeouts
 from wirekit.errors import (
     AuthenticationError,
@@ -211,6 +216,11 @@ class ChannelSession(ConnectionCore):
                 name, args, kwargs = check_call(serializer.loads(payload))
             except RemoteProtocolError as exc:
                 raise Fault(PARSE_ERROR, f"Parse error: {exc}") from None
+            finally:
+                # Decoded (or not decodable): the buffer can take the next large message,
+                # which the session reads only after this call is answered.
+                if copies_payload(serializer):
+                    self.core.recycle(payload)
             reply = serializer.dumps(result_reply(dispatcher.invoke(name, args, kwargs)))
         except Fault as fault:
             reply = serializer.dumps(fault_reply(fault))

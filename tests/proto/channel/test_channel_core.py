@@ -224,3 +224,25 @@ def test_no_authkey_means_no_handshake():
     core = ChannelConnection(accepting=True)
     assert core.state is ChannelState.OPEN
     assert core.data_to_send() == b""
+
+
+def test_a_recycled_payload_buffer_takes_the_next_large_message():
+    """A shell that has decoded a large payload gives its buffer back; the next large message
+    is read into it (no new megabyte per message), and its bytes are the new message's."""
+    core = ChannelConnection(False, None)
+    first, second = b"a" * (1 << 20), b"b" * ((1 << 20) - 7)
+
+    def deliver(payload: bytes):
+        data = frame(payload)
+        for start in range(0, len(data), 65536):  # as a socket hands it over
+            core.receive_data(data[start:start + 65536])
+            event = core.next_event()
+        return event.payload
+
+    one = deliver(first)
+    assert one == first and type(one) is bytearray
+    core.recycle(one)
+    two = deliver(second)
+    assert two is one and two == second  # the same buffer, holding the new bytes
+    three = deliver(first)  # not recycled: a new buffer, the old payload untouched
+    assert three is not two and three == first and two == second
