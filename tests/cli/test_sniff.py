@@ -165,3 +165,22 @@ def test_live_capture_written_to_a_file_tcpdump_reads(tmp_path):
     assert proc.returncode == 0, err
     shown = tcpdump("-nn", "-r", str(path))
     assert shown.stdout.count("\n") == 1 and f"127.0.0.1.{port}: UDP, length 5" in shown.stdout
+
+
+@needs_capture
+def test_sigterm_ends_like_ctrl_c_and_the_file_is_complete(tmp_path):
+    """tcpdump's habit: `kill` (SIGTERM) completes the -w file and prints the counts."""
+    from wirekit.net.capture import open_capture
+
+    port, path = _port(), tmp_path / "killed.pcap"
+    proc = _start("-i", "lo", "-w", str(path), "--json", f"udp port {port}")
+    assert proc.stdout is not None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sender.sendto(b"before kill", ("127.0.0.1", port))
+    assert json.loads(proc.stdout.readline())["payload_length"] == 11  # captured
+    proc.terminate()
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "1 packets captured" in err and "Traceback" not in err
+    with open_capture(path) as reader:
+        assert [bytes(p.payload) for p in reader] == [b"before kill"]

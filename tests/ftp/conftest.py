@@ -30,6 +30,7 @@ class Certificate:
     cert: str
     key: str
     client: ssl.SSLContext  # trusts the test CA
+    ca_pem: str  # the test CA's certificate, for --cafile
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +43,7 @@ def certificate(tmp_path_factory) -> Certificate:
     leaf.private_key_pem.write_to_path(key)
     client = ssl.create_default_context()
     ca.configure_trust(client)
-    return Certificate(str(cert), str(key), client)
+    return Certificate(str(cert), str(key), client, ca.cert_pem.bytes().decode())
 
 
 def without(*verbs: str) -> dict[str, Any]:

@@ -137,15 +137,15 @@ URLs without a scheme get http://: localhost:8000/x, example.org,
 and :8000/x means http://localhost:8000/x.
 
 \b
-Examples:
+Examples: (all but the last work against the demo site, `wirekit serve`)
   wirekit get localhost:8000/ -i
-  wirekit get :8000/search q=python page==2 X-Trace:on
-  wirekit get -O -C - http://127.0.0.1:8000/big.iso
-  wirekit get -sS -u ann http://127.0.0.1:8000/private
-  wirekit post :8000/login user=ann password=secret -c jar.txt
-  wirekit post :8000/upload title=holiday photo@beach.jpg
-  wirekit post :8000/api -d @order.json --json
-  wirekit http PUT :8000/api/item/1 name=pen price:=2 tags:='["office"]'
+  wirekit get :8000/echo q==python page==2 X-Trace:on
+  wirekit get -O -C - http://127.0.0.1:8000/files/demo.pcap
+  wirekit post :8000/login username=guido password=python -c jar.txt
+  wirekit get -sS -b jar.txt :8000/private
+  wirekit post :8000/upload title=holiday file@beach.jpg
+  wirekit post :8000/echo -d @order.json --json
+  wirekit http PUT :8000/echo/item/1 name=pen price:=2 tags:='["office"]'
   wirekit get -v --unix-socket /run/app.sock http://app/health
 
 """ + exit_code_help()

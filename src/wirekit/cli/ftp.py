@@ -7,9 +7,10 @@ a directory with pyftpdlib.
     wirekit ftp put report.pdf ftp://alice@files.example.org/incoming/ --tls
 
 A URL names the server, the port and the path; a path ending in ``/`` (or naming nothing) is
-a directory. The password comes from the URL, ``--password-file`` or a prompt. Failures
-print one line and exit by cause (``--help`` lists the codes; curl's numbers where curl has
-one).
+a directory. ``ftps://`` is implicit FTPS (TLS from the first byte, port 990 unless the URL
+says), as curl reads it; ``--tls`` on an ``ftp://`` URL is explicit FTPS (AUTH TLS). The
+password comes from the URL, ``--password-file`` or a prompt. Failures print one line and
+exit by cause (``--help`` lists the codes; curl's numbers where curl has one).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from wirekit.cli.output import safe_text
 from wirekit.config import Timeouts, TLSConfig
 from wirekit.errors import AuthenticationError, ConfigError, InvalidAddress, WirekitError
 from wirekit.ftp import Client, Entry, FTPRefused, TransferIncomplete
+from wirekit.ftp.client import TLSMode
 from wirekit.http.client.errors import InvalidURL
 from wirekit.http.client.urls import URL, parse_url
 
@@ -66,7 +68,8 @@ _EPILOG: Final = "\b\nExit codes:\n" + "\n".join(
 def _client_options(function: Any) -> Any:
     options = [
         click.option("--tls", is_flag=True,
-                     help="Explicit FTPS: AUTH TLS, certificate verified, files encrypted."),
+                     help="Explicit FTPS: AUTH TLS, certificate verified, files encrypted "
+                          "(an ftps:// URL is implicit FTPS, port 990: TLS from the start)."),
         click.option("-u", "--user", metavar="USER", help="Log in as USER (default anonymous)."),
         click.option("--password-file", type=click.Path(exists=True, dir_okay=False,
                                                         path_type=Path), metavar="FILE",
@@ -74,7 +77,7 @@ def _client_options(function: Any) -> Any:
         click.option("--cafile", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
                      help="Trust the CA certificates in FILE (a test CA) besides the system's."),
         click.option("-k", "--insecure", is_flag=True,
-                     help="With --tls, do not verify the certificate."),
+                     help="With --tls or ftps://, do not verify the certificate."),
         click.option("--active", is_flag=True,
                      help="Active mode (EPRT/PORT): the server connects back to us."),
         click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
@@ -88,7 +91,7 @@ def _client_options(function: Any) -> Any:
 
 def _parse(text: str) -> URL:
     try:
-        return parse_url(text, schemes=("ftp",))
+        return parse_url(text, schemes=("ftp", "ftps"))
     except (InvalidURL, InvalidAddress) as exc:
         raise exits.RequestFailed(str(exc), exits.BAD_URL) from None
 
@@ -116,12 +119,13 @@ def _password(url: URL, user: str | None, password_file: Path | None) -> str | N
 def _client(url: URL, options: dict[str, Any]) -> Client:
     user = options["user"] or url.username
     context = None
-    if options["tls"]:
+    tls: TLSMode = "implicit" if url.scheme == "ftps" else bool(options["tls"])
+    if tls:
         context = TLSConfig(verify=not options["insecure"], cafile=options["cafile"])
     timeout = options["timeout"]
-    return Client(url.host, url.port or 21, user=user,
+    return Client(url.host, url.port, user=user,
                   password=_password(url, user, options["password_file"]),
-                  tls=options["tls"], context=context, passive=not options["active"],
+                  tls=tls, context=context, passive=not options["active"],
                   timeouts=Timeouts(connect=min(5.0, timeout), read=timeout, write=timeout))
 
 
@@ -176,6 +180,7 @@ Examples:
   wirekit ftp get ftp://127.0.0.1:2121/pub/notes.txt -o notes.txt
   wirekit ftp get ftp://127.0.0.1:2121/big.iso -C -     # resume a cut download
   wirekit ftp put report.pdf ftp://alice@ftp.example.org/incoming/ --tls
+  wirekit ftp ls ftps://ftp.example.org/          # implicit FTPS, port 990
   wirekit ftp mv ftp://127.0.0.1:2121/old.txt new.txt
 """)
 def command() -> None:
@@ -183,7 +188,8 @@ def command() -> None:
     serve a directory (pyftpdlib).
 
     Passive mode (EPSV, else PASV) and binary transfers; the data connection always goes to
-    the server's own address. --tls verifies the certificate and encrypts the files too.
+    the server's own address. --tls (explicit FTPS) and ftps:// URLs (implicit FTPS) verify
+    the certificate and encrypt the files too.
     """
 
 
@@ -343,8 +349,11 @@ def _required(target: URL, url: str) -> str:
               help="The private key of --certfile, if it is not in the same file.")
 @click.option("--tls-required", is_flag=True,
               help="With --certfile, refuse logins and transfers in the clear.")
+@click.option("--implicit-tls", is_flag=True,
+              help="With --certfile, implicit FTPS (TLS from the first byte, ftps:// URLs).")
 def serve_command(directory: Path, port: int, bind: str, write: bool, users: tuple[str, ...],
-                  certfile: str | None, keyfile: str | None, tls_required: bool) -> None:
+                  certfile: str | None, keyfile: str | None, tls_required: bool,
+                  implicit_tls: bool) -> None:
     """Serve DIRECTORY over FTP with pyftpdlib (pip install 'wirekit[ftp-server]'):
     read-only unless --write, anonymous unless --user."""
     from wirekit.ftp.server import FTPServer
@@ -355,19 +364,21 @@ def serve_command(directory: Path, port: int, bind: str, write: bool, users: tup
         if not sep or not name:
             raise click.BadParameter(f"{item!r} is not USER:PASSWORD", param_hint="--user")
         accounts[name] = password
-    if tls_required and not certfile:
-        raise click.UsageError("--tls-required needs --certfile")
+    if (tls_required or implicit_tls) and not certfile:
+        raise click.UsageError("--tls-required and --implicit-tls need --certfile")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
     address = f"[{bind}]:{port}" if ":" in bind else f"{bind}:{port}"
     try:
         server = FTPServer(directory, address, write=write, users=accounts or None,
-                           certfile=certfile, keyfile=keyfile, tls_required=tls_required)
+                           certfile=certfile, keyfile=keyfile, tls_required=tls_required,
+                           implicit_tls=implicit_tls)
     except ConfigError as exc:
         raise exits.RequestFailed(str(exc), exits.FAILURE) from None
     access = "read-write" if write else "read-only"
     who = f"users {', '.join(accounts)}" if accounts else "anonymous"
-    tls = ", FTPS required" if tls_required else (", FTPS offered" if certfile else "")
+    tls = (", implicit FTPS" if implicit_tls else ", FTPS required" if tls_required
+           else ", FTPS offered" if certfile else "")
 
     def announce() -> None:
         click.echo(f"wirekit ftp: serving {directory} on {server.url} ({access}, {who}{tls}); "

@@ -8,7 +8,6 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,18 @@ HTTP_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                         "default": 8025, "show_default": True,
                         "help": "The demo site only: the port of its mail catcher (SMTP; "
                                 "another free one if taken, 0 for any)."}),
+    (("--echo-port",), {"type": click.IntRange(min=0, max=65535), "metavar": "PORT",
+                        "default": 7007, "show_default": True,
+                        "help": "The demo site only: the port of its echo server (TCP and "
+                                "UDP; another free one if taken, 0 for any)."}),
+    (("--time-port",), {"type": click.IntRange(min=0, max=65535), "metavar": "PORT",
+                        "default": 8037, "show_default": True,
+                        "help": "The demo site only: the port of its time server (another "
+                                "free one if taken, 0 for any)."}),
+    (("--ftp-port",), {"type": click.IntRange(min=0, max=65535), "metavar": "PORT",
+                       "default": 2121, "show_default": True,
+                       "help": "The demo site only, with pyftpdlib: the port of its read-only "
+                               "FTP server (another free one if taken, 0 for any)."}),
     (("--cgi-dir",), {"default": "/cgi-bin", "show_default": True, "metavar": "URLPATH",
                       "help": "Where CGI scripts live, as a URL path under DIR."}),
     (("--follow-symlinks",), {"is_flag": True,
@@ -138,40 +149,27 @@ def command(directory: str | None, **options: Any) -> None:
         _serve(app, what, options)
         return
     from wirekit.demo import make_demo_app
+    from wirekit.demo.services import demo_services
 
-    with _mail_catcher(options) as (store, smtp):
-        app = make_demo_app(cgi_timeout=options["cgi_timeout"], mail=store, smtp=smtp)
-        _serve(app, f"{what} (its mail catcher on {smtp}: /mail/)", options)
-
-
-@contextlib.contextmanager
-def _mail_catcher(options: dict[str, Any]) -> Iterator[tuple[Any, str]]:
-    """The demo's mail catcher: a ``MailServer`` in a thread beside the web site, on the same
-    host, catching into a temporary Maildir that goes when the demo stops."""
-    import tempfile
-
-    from wirekit.mail import MaildirStore, MailServer
-
-    host = ("127.0.0.1" if options["unix"] else
-            listen_address(options["bind"], options["port"], None, DEFAULT_PORT).host
-            or "127.0.0.1")
-    with tempfile.TemporaryDirectory(prefix="wirekit-demo-mail-") as folder:
-        store = MaildirStore(folder)
-        server = None
-        for port in dict.fromkeys((options["mail_port"], 0)):
-            address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            try:
-                server = MailServer(store, address)
-                break
-            except OSError:
-                continue  # 8025 taken (a second demo, a real catcher): any free port
-        if server is None:
-            raise click.UsageError(f"cannot start the demo's mail catcher on {host}")
-        server.start()
+    ports = {name: options[f"{name}_port"] for name in ("mail", "echo", "time", "ftp")}
+    with contextlib.ExitStack() as stack:
         try:
-            yield store, str(server.address)
-        finally:
-            server.shutdown(5)
+            running = stack.enter_context(demo_services(_demo_host(options), ports=ports))
+        except OSError as exc:
+            raise click.UsageError(f"cannot start the demo's servers: {exc}") from None
+        app = make_demo_app(cgi_timeout=options["cgi_timeout"], mail=running.store,
+                            smtp=running.mail, echo=running.echo, time=running.time,
+                            ftp=running.ftp)
+        ftp_note = f"; FTP on {running.ftp}: /ftp.html" if running.ftp else ""
+        _serve(app, f"{what} (its mail catcher on {running.mail}: /mail/; echo on "
+               f"{running.echo}, time on {running.time}: /sockets{ftp_note})", options)
+
+
+def _demo_host(options: dict[str, Any]) -> str:
+    """The web site's host, where the demo's other servers listen too (loopback for --unix)."""
+    if options["unix"]:
+        return "127.0.0.1"
+    return listen_address(options["bind"], options["port"], None, DEFAULT_PORT).host or "127.0.0.1"
 
 
 _RELOADED = "WIREKIT_SERVE_RELOADED"

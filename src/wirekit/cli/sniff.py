@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
@@ -143,13 +144,21 @@ def _live(interface: str, expression: Filter, count: int | None, snaplen: int,
     click.echo(f"listening on {interface}, link-type {_link_name(cap.linktype)}, snapshot "
                f"length {snaplen} bytes", err=True)
     writer = _writer(write, cap.linktype, snaplen, nano) if write else None
+    # tcpdump ends on SIGTERM as on Ctrl-C: the file is completed and the counts printed
+    # (killed outright, a buffered -w file would be lost, header and all).
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         _pump(cap, None, count, show, writer)  # the kernel has filtered already
     finally:
+        signal.signal(signal.SIGTERM, previous)
         cap.close()
         if writer is not None:
             writer.close()
         click.echo(str(cap.stats), err=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @click.command(epilog=EPILOG)

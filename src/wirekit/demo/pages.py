@@ -10,7 +10,7 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["escape", "html_page", "send_page"]
+__all__ = ["escape", "html_page", "refuse_unless_page_read", "send_page", "site_page"]
 
 escape = html.escape
 
@@ -32,6 +32,12 @@ def html_page(title: str, body: str, *, base: str = "") -> bytes:
     ).encode()
 
 
+def site_page(title: str, body: str, root: str) -> bytes:
+    """:func:`html_page` as a ``PageRenderer``: what ``StaticFiles``, ``CGIApp`` and ``Mount``
+    are given, so their listings and error pages are pages of this site too."""
+    return html_page(title, body, base="" if root == "./" else root)
+
+
 def send_page(start_response: Callable[..., Any], status: str, page: bytes,
               extra: list[tuple[str, str]] | None = None) -> list[bytes]:
     """Start an HTML response for ``page`` with its length and the usual safety headers."""
@@ -40,3 +46,19 @@ def send_page(start_response: Callable[..., Any], status: str, page: bytes,
                             ("X-Content-Type-Options", "nosniff"),
                             *(extra or [])])
     return [page]
+
+
+def refuse_unless_page_read(environ: dict[str, Any], start_response: Callable[..., Any],
+                            name: str) -> list[bytes] | None:
+    """The answer to anything but a GET or HEAD of a one-page application's own URL: a 405,
+    or a 404 linking back to the page (called ``name``); None for a request to answer."""
+    if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+        page = html_page("Method not allowed", f"<p>The {escape(name)} page only reads.</p>")
+        return send_page(start_response, "405 Method Not Allowed", page,
+                         [("Allow", "GET, HEAD")])
+    if environ.get("PATH_INFO", "") not in ("", "/"):
+        home = escape(environ.get("SCRIPT_NAME", "") or "/", quote=True)
+        page = html_page("Not found", f'<p>Nothing here: <a href="{home}">the {escape(name)} '
+                         "page</a>.</p>", base=f"{home.rstrip('/').rpartition('/')[0]}/")
+        return send_page(start_response, "404 Not Found", page)
+    return None

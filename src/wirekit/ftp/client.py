@@ -21,7 +21,9 @@ awaited, never a hang. The decisions ftplib leaves to its caller are made here:
   verified (ftplib's ``FTP_TLS`` does not verify unless given a context), then PBSZ 0 and
   PROT P so that the files travel encrypted too; a server that refuses any step is a
   ``TLSError``, never a silent fallback to the clear. Data connections resume the control
-  connection's TLS session.
+  connection's TLS session. ``tls="implicit"`` is the older FTPS that port 990 speaks (no
+  RFC; what curl means by ``ftps://``): TLS from the first byte, the greeting included, then
+  the same PBSZ 0 and PROT P; ``port`` then defaults to 990.
 * binary mode (TYPE I) always, so sizes, REST offsets and bytes agree.
 * file names holding CR, LF or NUL are refused before anything is sent (SECURITY.md F02), and
   every reply is bounded in line length and line count.
@@ -35,7 +37,7 @@ import ssl
 from collections.abc import Callable
 from datetime import datetime
 from os import PathLike
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from wirekit.config import DEFAULT_TIMEOUTS, Timeouts, TLSConfig
 from wirekit.errors import (
@@ -88,30 +90,41 @@ __all__ = ["Client", "Progress"]
 Progress = Callable[[int, int | None], object]
 _QUIT_TIMEOUT = 5.0
 _ANONYMOUS = ("anonymous", "ftp")
+#: ``tls=`` values: explicit FTPS (AUTH TLS on port 21) or implicit (TLS at once, port 990).
+TLSMode = bool | Literal["explicit", "implicit"]
+_TLS_MODES = {False: None, True: "explicit", "explicit": "explicit", "implicit": "implicit"}
 
 
 class Client:
     """An FTP session: ``with Client(host, port) as ftp: ...``. See the module docstring for
     the defaults; ``user=None`` logs in as ``anonymous``."""
 
-    def __init__(self, host: str = "localhost", port: int = 21, *, user: str | None = None,
-                 password: str | None = None, account: str | None = None, tls: bool = False,
+    def __init__(self, host: str = "localhost", port: int | None = None, *,
+                 user: str | None = None, password: str | None = None,
+                 account: str | None = None, tls: TLSMode = False,
                  context: ssl.SSLContext | TLSConfig | None = None, passive: bool = True,
                  timeouts: Timeouts = DEFAULT_TIMEOUTS, encoding: str = "utf-8",
                  max_reply_lines: int = MAX_REPLY_LINES) -> None:
-        if tls not in (True, False):
-            raise ConfigError(f"tls must be True (explicit FTPS) or False, not {tls!r}")
-        self.host, self.port = host, port
+        mode = _TLS_MODES.get(tls) if isinstance(tls, (bool, str)) else None
+        if mode is None and tls is not False:
+            raise ConfigError(f"tls must be True or 'explicit' (AUTH TLS), 'implicit' (TLS "
+                              f"from the first byte, port 990) or False, not {tls!r}")
+        #: TLS from the first byte (``tls="implicit"``) rather than after AUTH TLS.
+        self.implicit = mode == "implicit"
+        self.host = host
+        self.port = port if port is not None else 990 if self.implicit else 21
         self.user = user or "anonymous"
         self.password = password if password is not None else (
             "anonymous@" if self.user in _ANONYMOUS else "")
         self.account = account
-        self.tls = tls
-        self.context = client_context(context or True) if tls else None
+        #: Any FTPS, explicit or implicit.
+        self.tls = mode is not None
+        self.context = client_context(context or True) if self.tls else None
         self.passive = passive
         self.timeouts = timeouts
         self.encoding = encoding
-        self.conn = ClientConnection(encoding=encoding, max_lines=max_reply_lines)
+        self.conn = ClientConnection(tls=self.implicit, encoding=encoding,
+                                     max_lines=max_reply_lines)
         self.stream: Stream | None = None
         #: The server's greeting and its last reply to a command.
         self.greeting: Reply | None = None
@@ -121,17 +134,22 @@ class Client:
 
     # -- the session ------------------------------------------------------------------------
     def connect(self) -> Client:
-        """Connect, read the greeting, AUTH TLS if asked, log in, then FEAT and TYPE I."""
+        """Connect (under TLS at once if implicit), read the greeting, AUTH TLS if explicit,
+        log in, then PBSZ and PROT under TLS, FEAT and TYPE I."""
         self.stream = connect((self.host, self.port), timeouts=self.timeouts)
         try:
             self._peer, self._local = self.stream.peer.host or "", self.stream.local.host or ""
+            if self.implicit:
+                assert self.context is not None
+                self.stream.start_tls(self.context, server_hostname=self.host,
+                                      timeout=self.timeouts.connect)
             greeting = self._answer()
             while not greeting.final:  # 120: ready in a moment (RFC 959 §4.2)
                 greeting = self._answer()
             self.greeting = greeting.reply
             if not greeting.reply.ok:
                 raise FTPRefused(greeting.reply, "the connection")
-            if self.tls:
+            if self.tls and not self.implicit:
                 self._start_tls()
             self._login()
             if self.tls:

@@ -8,7 +8,10 @@ module only sets it up safely:
 * read-only unless ``write=True`` (pyftpdlib's ``elr`` permissions; ``elradfmwMT`` to write);
 * anonymous unless ``users`` names accounts, and then anonymous is off;
 * FTPS when given a certificate (``certfile``/``keyfile``), with ``tls_required=True``
-  refusing logins and transfers in the clear (RFC 4217 §4-§9);
+  refusing logins and transfers in the clear (RFC 4217 §4-§9); ``implicit_tls=True`` serves
+  implicit FTPS instead (TLS from the first byte, as port 990 does), which pyftpdlib does not
+  offer itself: the handler starts its TLS handshake on connecting and sends the greeting once
+  it is done;
 * one private event loop per server, so two servers in one process (a test with a plain and an
   FTPS one) do not share pyftpdlib's global loop; ``start()`` runs it in a thread and
   ``shutdown()`` stops it and closes every connection, whatever state they are in.
@@ -61,20 +64,33 @@ def _pyftpdlib(tls: bool) -> Any:
     return authorizers, handlers, ioloop, servers
 
 
+def _implicit_handle(self: Any) -> None:
+    """Implicit FTPS: the TLS handshake first (the 220 waits for it)."""
+    self.secure_connection(self.ssl_context)
+
+
+def _implicit_established(self: Any) -> None:
+    """Implicit FTPS: the handshake is done; now the greeting (``FTPHandler.handle``)."""
+    if not getattr(self, "_wirekit_greeted", False):
+        self._wirekit_greeted = True
+        _pyftpdlib(True)[1].FTPHandler.handle(self)
+
+
 class FTPServer:
     """Serve ``root`` on ``address`` (``"127.0.0.1:0"``: a free port; read ``.address``)."""
 
     def __init__(self, root: str | Path, address: AddressLike = "127.0.0.1:0", *,
                  write: bool = False, users: Mapping[str, str] | None = None,
                  certfile: str | None = None, keyfile: str | None = None,
-                 tls_required: bool = False, banner: str = "wirekit FTP (pyftpdlib) ready",
+                 tls_required: bool = False, implicit_tls: bool = False,
+                 banner: str = "wirekit FTP (pyftpdlib) ready",
                  auth_failed_delay: float = 3.0, idle_timeout: float = 300.0,
                  handler_options: Mapping[str, Any] | None = None) -> None:
         root = Path(root)
         if not root.is_dir():
             raise ConfigError(f"no directory to serve at {str(root)!r}")
-        if tls_required and not certfile:
-            raise ConfigError("tls_required needs a certfile")
+        if (tls_required or implicit_tls) and not certfile:
+            raise ConfigError("tls_required and implicit_tls need a certfile")
         authorizers, handlers, ioloop, servers = _pyftpdlib(certfile is not None)
         authorizer = authorizers.DummyAuthorizer()
         perm = WRITE_PERMISSIONS if write else READ_PERMISSIONS
@@ -91,6 +107,9 @@ class FTPServer:
         if certfile:  # a class of its own: pyftpdlib caches the SSL context on the class
             options.update(certfile=certfile, keyfile=keyfile, ssl_context=None,
                            tls_control_required=tls_required, tls_data_required=tls_required)
+            if implicit_tls:
+                options.update(handle=_implicit_handle,
+                               handle_ssl_established=_implicit_established)
         handler = type("WirekitFTPHandler", (base,), options)
         addr = Address.of(address, default_port=2121)
         self.loop = ioloop.IOLoop()
@@ -99,6 +118,7 @@ class FTPServer:
         host, port = self._server.address[:2]
         self.address = Address(host, port)
         self.root, self.write, self.tls = root, write, certfile is not None
+        self.implicit_tls = implicit_tls
         self._stop = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -113,9 +133,10 @@ class FTPServer:
 
     @property
     def url(self) -> str:
-        """``ftp://host:port`` (IPv6 hosts in brackets)."""
+        """``ftp://host:port`` (IPv6 hosts in brackets); ``ftps://`` for implicit FTPS."""
         host = self.address.host or "127.0.0.1"
-        return f"ftp://{f'[{host}]' if ':' in host else host}:{self.address.port}"
+        scheme = "ftps" if self.implicit_tls else "ftp"
+        return f"{scheme}://{f'[{host}]' if ':' in host else host}:{self.address.port}"
 
     def serve_forever(self, ready: Callable[[], object] | None = None) -> None:
         """Serve in this thread until :meth:`shutdown` (or Ctrl-C); then close everything."""

@@ -8,7 +8,7 @@ does one segment at a time, and werkzeug's ``DispatcherMiddleware`` for a table)
 
 Prefixes match on segment boundaries only, the longest first: ``/hello`` takes ``/hello`` and
 ``/hello/x`` but not ``/helloworld``. The empty prefix (or ``/``) is the fallback; without one
-an unmatched path is answered 404.
+an unmatched path is answered 404 (in the application's look when given ``page``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from wirekit.errors import ConfigError
+from wirekit.http.pages import PageRenderer, error_page, relative_root
 
 __all__ = ["Mount"]
 
@@ -41,9 +42,12 @@ class Mount:
     ``apps`` maps prefixes (``"/hello"``, ``"/cgi-bin"``) to WSGI applications; ``""`` is the
     fallback for everything else. Prefixes are compared with the decoded ``PATH_INFO``, so
     write them decoded (``"/café"`` as its latin-1 WSGI string if it is not ASCII).
+    ``page`` renders the 404 page in the application's look (``static.listing.PageRenderer``).
     """
 
-    def __init__(self, apps: Mapping[str, WSGIApp]) -> None:
+    def __init__(self, apps: Mapping[str, WSGIApp], *, page: PageRenderer | None = None
+                 ) -> None:
+        self._page = page
         table: dict[str, WSGIApp] = {}
         for prefix, app in apps.items():
             key = _normalise(prefix)
@@ -70,7 +74,9 @@ class Mount:
                 return app(environ, start_response)
         if self._fallback is not None:
             return self._fallback(environ, start_response)
+        body = (_NOT_FOUND if self._page is None
+                else error_page(self._page, 404, relative_root(environ)))
         start_response("404 Not Found", [("Content-Type", "text/html; charset=utf-8"),
-                                         ("Content-Length", str(len(_NOT_FOUND))),
+                                         ("Content-Length", str(len(body))),
                                          ("X-Content-Type-Options", "nosniff")])
-        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [_NOT_FOUND]
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]

@@ -97,8 +97,27 @@ def test_malformed_mlsd_lines_are_errors():
     for line in ("type=file;size=1;", "no-space-at-all"):
         with pytest.raises(RemoteProtocolError, match="MLSD"):
             parse_mlsd_line(line)
-    with pytest.raises(RemoteProtocolError, match="time"):
-        parse_mlsd_line("type=file;modify=yesterday; x")
+
+def test_mlsd_times_and_facts_are_parsed_when_read():
+    # A malformed modify fact spoils only that entry's time, read when asked for, not the
+    # whole listing; the server's text stays in facts.
+    entry = parse_mlsd_line("type=file;modify=yesterday; x")
+    assert entry is not None and entry.modified is None
+    assert entry.facts == {"type": "file", "modify": "yesterday"}
+    # Names are case-insensitive, values are kept as sent; a last fact without its ";".
+    entry = parse_mlsd_line("Type=File;SIZE=12;Unix.Owner=Bob;Perm=RW;modify=20240101000000 n")
+    assert entry is not None
+    assert (entry.type, entry.size, entry.permissions) == ("file", 12, "rw")
+    assert entry.modified == datetime(2024, 1, 1, tzinfo=UTC)
+    assert entry.facts["unix.owner"] == "Bob"
+    # media-type is not type, and sizd stands in for size (directories).
+    entry = parse_mlsd_line("media-type=text/plain;type=dir;sizd=4096; d")
+    assert entry is not None and (entry.type, entry.size) == ("dir", 4096)
+    assert parse_mlsd_line("size=3; no-type") == Entry("no-type", "other", 3)
+    # Entries stay plain values: settable, compared without facts, shown without them.
+    entry.modified = datetime(2020, 1, 1)
+    assert entry.modified == datetime(2020, 1, 1) and "facts" not in repr(entry)
+    assert Entry("a", facts={"x": "1"}) == Entry("a") != Entry("b")
 
 
 @pytest.mark.parametrize("feed", ["whole", "random"])

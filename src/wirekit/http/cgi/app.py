@@ -34,6 +34,7 @@ from wirekit.http.cgi.resolve import Refused, in_cgi_space, resolve_script, spli
 from wirekit.http.cgi.response import ScriptBody, error_response, log_text
 from wirekit.http.forms.limits import FormError
 from wirekit.http.forms.sources import body_chunks
+from wirekit.http.pages import PageRenderer, relative_root
 from wirekit.proto.http import reason_phrase
 
 __all__ = ["CGIApp"]
@@ -51,7 +52,8 @@ class CGIApp:
     ``interpreters`` maps a file suffix to the program that runs it (``.py`` runs with this
     Python by default); any other script must be executable (a ``#!`` line is fine). A script
     gets ``timeout`` seconds in all; ``extra_env`` adds variables to its environment, whose
-    ``PATH`` is ``path``. ``fallback`` answers every path outside ``cgi_dir``.
+    ``PATH`` is ``path``. ``fallback`` answers every path outside ``cgi_dir``. ``page`` gives
+    the error pages (404, 413, 502, 504...) the application's look (``PageRenderer``).
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class CGIApp:
         max_header_block: int = 64 * 1024,
         max_stderr: int = 8 * 1024,
         max_redirects: int = 5,
+        page: PageRenderer | None = None,
     ) -> None:
         self.root = Path(root).resolve()
         prefix = [seg for seg in cgi_dir.split("/") if seg]
@@ -89,10 +92,16 @@ class CGIApp:
         self.max_header_block = max_header_block
         self.max_stderr = max_stderr
         self.max_redirects = max_redirects
+        self.page = page
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse
                  ) -> Iterable[bytes]:
         return self._dispatch(environ, start_response, 0)
+
+    def _error(self, environ: dict[str, Any], start_response: StartResponse, status: int,
+               detail: str | None = None) -> list[bytes]:
+        return error_response(start_response, status, detail, page=self.page,
+                              root=relative_root(environ))
 
     # -- routing -----------------------------------------------------------------------------
     def _dispatch(self, environ: dict[str, Any], start_response: StartResponse,
@@ -107,7 +116,7 @@ class CGIApp:
                                     self.interpreters)
         except Refused as refused:
             logger.debug("CGI %s: %s", log_text(str(environ.get("PATH_INFO"))), refused.reason)
-            return error_response(start_response, refused.status)
+            return self._error(environ, start_response, refused.status)
         return _RunOnFirstIteration(
             lambda: self._run(environ, start_response, redirects, script))
 
@@ -117,7 +126,7 @@ class CGIApp:
         try:
             body, length, spool = self._request_body(environ)
         except FormError as exc:
-            return error_response(start_response, exc.status, str(exc))
+            return self._error(environ, start_response, exc.status, str(exc))
         env = script_environment(environ, script, document_root=self.root,
                                  content_length=length, path=self.path,
                                  extra_env=self.extra_env)
@@ -127,7 +136,7 @@ class CGIApp:
         except OSError as exc:
             _close(spool)
             logger.error("CGI %s could not be started: %s", script.path, exc)
-            return error_response(start_response, 500)
+            return self._error(environ, start_response, 500)
         return self._respond(environ, start_response, redirects, script.path, process, spool)
 
     def _respond(self, environ: dict[str, Any], start_response: StartResponse, redirects: int,
@@ -140,10 +149,10 @@ class CGIApp:
             code = _finish(process, spool)
             logger.error("CGI %s: %s (exit %s); stderr tail: %s", name, exc, code,
                          log_text(process.stderr_tail))
-            return error_response(start_response, status)
+            return self._error(environ, start_response, status)
         except FormError as exc:  # the client's body ended early or was too big
             _finish(process, spool)
-            return error_response(start_response, exc.status, str(exc))
+            return self._error(environ, start_response, exc.status, str(exc))
         except BaseException:
             _finish(process, spool)
             raise
@@ -176,7 +185,7 @@ class CGIApp:
         """RFC 3875 §6.2.2: answer the request as if it had been for ``Location``."""
         if redirects >= self.max_redirects:
             logger.error("CGI %s: more than %d local redirects", name, self.max_redirects)
-            return error_response(start_response, 502)
+            return self._error(environ, start_response, 502)
         assert head.location is not None
         target = head.location.split("#", 1)[0]
         path, _, query = target.partition("?")

@@ -16,6 +16,7 @@ from typing import IO, Any
 from wirekit.errors import Timeout
 from wirekit.http.cgi.output import ScriptOutputError
 from wirekit.http.cgi.process import ScriptProcess
+from wirekit.http.pages import PageRenderer, error_page
 from wirekit.proto.http import reason_phrase
 
 __all__ = ["ScriptBody", "error_response", "log_text"]
@@ -34,14 +35,20 @@ def log_text(raw: bytes | bytearray | str, limit: int = 2000) -> str:
 
 
 def error_response(start_response: Callable[..., Any], status: int,
-                   detail: str | None = None) -> list[bytes]:
-    """A short text/plain answer; ``detail`` only for the client's own mistakes (4xx)."""
+                   detail: str | None = None, *, page: PageRenderer | None = None,
+                   root: str = "./") -> list[bytes]:
+    """A short text/plain answer; ``detail`` only for the client's own mistakes (4xx).
+
+    With ``page``, an HTML page in the application's look linking back to ``root``.
+    """
     reason = reason_phrase(status) or "Error"
-    text = f"{status} {reason}\n"
-    if detail and status < 500:
-        text += detail + "\n"
-    body = text.encode("utf-8", "replace")
-    start_response(f"{status} {reason}", [("Content-Type", "text/plain; charset=utf-8"),
+    detail = detail if status < 500 else None
+    if page is not None:
+        body, kind = error_page(page, status, root, detail), "text/html; charset=utf-8"
+    else:
+        text = f"{status} {reason}\n" + (detail + "\n" if detail else "")
+        body, kind = text.encode("utf-8", "replace"), "text/plain; charset=utf-8"
+    start_response(f"{status} {reason}", [("Content-Type", kind),
                                          ("Content-Length", str(len(body)))])
     return [body]
 

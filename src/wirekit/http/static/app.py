@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from wirekit.errors import ConfigError
+from wirekit.http.pages import PageRenderer, error_page, relative_root
 from wirekit.http.static.bodies import FileBody, MultipartBody, multipart_layout
 from wirekit.http.static.conditional import (
     etag_for,
@@ -57,6 +58,9 @@ _HTML = "text/html; charset=utf-8"
 _NOSNIFF = ("X-Content-Type-Options", "nosniff")
 # Generated pages need no script, image or frame: a listing cannot run what a name smuggles in.
 _PAGE_CSP = ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+# A page in the application's look (``page=``) loads its stylesheet and icon from the site.
+_SITE_CSP = ("Content-Security-Policy",
+             "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'")
 _ALLOW = ("Allow", "GET, HEAD")
 # Characters left as they are in a redirect: RFC 3986 pchar sub-delims in a segment, plus '%'
 # and '/' and '?' in a query (which arrives already encoded). Everything else, CR and LF
@@ -82,12 +86,18 @@ _ERROR_PAGES = {code: _page(code, reason_phrase(code))
 
 
 def error_response(start_response: StartResponse, status: int, *, head: bool = False,
-                   extra: Iterable[tuple[str, str]] = ()) -> list[bytes]:
-    """Answer ``status`` with a fixed HTML page that reflects nothing from the request."""
-    body = _ERROR_PAGES.get(status) or _page(status, reason_phrase(status))
+                   extra: Iterable[tuple[str, str]] = (), page: PageRenderer | None = None,
+                   root: str = "./") -> list[bytes]:
+    """Answer ``status`` with a fixed HTML page that reflects nothing from the request.
+
+    With ``page``, the page is in that look and links back to ``root`` (see ``listing``).
+    """
+    if page is None:
+        body, csp = _ERROR_PAGES.get(status) or _page(status, reason_phrase(status)), _PAGE_CSP
+    else:
+        body, csp = error_page(page, status, root), _SITE_CSP
     start_response(f"{status} {reason_phrase(status)}", [
-        ("Content-Type", _HTML), ("Content-Length", str(len(body))), _NOSNIFF, _PAGE_CSP,
-        *extra,
+        ("Content-Type", _HTML), ("Content-Length", str(len(body))), _NOSNIFF, csp, *extra,
     ])
     return [] if head else [body]
 
@@ -128,13 +138,15 @@ class StaticFiles:
     served for a directory (``None``: never), else the directory is listed when ``listing``.
     ``content_types`` adds or overrides extension to type mappings (``{".log": "text/plain"}``).
     ``private`` lists directories whose files are never served, whatever path or symlink
-    leads there (a CGI directory: its scripts' source must not be readable).
+    leads there (a CGI directory: its scripts' source must not be readable). ``page`` gives
+    the error pages and listings the application's look (``listing.PageRenderer``).
     """
 
     def __init__(self, root: str | os.PathLike[str], *, follow_symlinks: bool = False,
                  show_hidden: bool = False, index: str | None = "index.html",
                  listing: bool = True, content_types: Mapping[str, str] | None = None,
-                 private: Iterable[str | os.PathLike[str]] = ()) -> None:
+                 private: Iterable[str | os.PathLike[str]] = (),
+                 page: PageRenderer | None = None) -> None:
         self.root = os.path.realpath(os.fspath(root))
         self.private = [os.path.realpath(os.fspath(path)) for path in private]
         if not os.path.isdir(self.root):
@@ -145,6 +157,7 @@ class StaticFiles:
         self.show_hidden = show_hidden
         self.index = index
         self.listing = listing
+        self.page = page
         self._content_type = ContentTypes(content_types)
         self._cache: dict[str, _Cached] = {}
         self._fields: dict[tuple[str, tuple[int, ...]], tuple[tuple[str, str], ...]] = {}
@@ -157,7 +170,7 @@ class StaticFiles:
         method = environ.get("REQUEST_METHOD", "GET")
         head = method == "HEAD"
         if method != "GET" and not head:
-            return error_response(start_response, 405, extra=(_ALLOW,))
+            return self._error(environ, start_response, 405, extra=(_ALLOW,))
         path_info = environ.get("PATH_INFO", "")
         cached = self._cached(path_info)
         if cached is not None:
@@ -165,11 +178,11 @@ class StaticFiles:
         try:
             names, found = self._checked(path_info)
         except PathRefused as refused:
-            return error_response(start_response, refused.status, head=head)
+            return self._error(environ, start_response, refused.status, head=head)
         if stat.S_ISDIR(found.stat.st_mode):
             return self._directory_or_redirect(environ, start_response, names, found, head)
         if path_info.endswith("/"):
-            return error_response(start_response, 404, head=head)  # a file is not a directory
+            return self._error(environ, start_response, 404, head=head)  # not a directory
         return self._file(environ, start_response, found, head, None, path_info)
 
     def _directory_or_redirect(self, environ: dict[str, Any], start_response: StartResponse,
@@ -178,6 +191,11 @@ class StaticFiles:
         if not environ.get("PATH_INFO", "").endswith("/"):
             return self._redirect(environ, start_response, names, head)
         return self._directory(environ, start_response, names, found, head)
+
+    def _error(self, environ: dict[str, Any], start_response: StartResponse, status: int, *,
+               head: bool = False, extra: Iterable[tuple[str, str]] = ()) -> list[bytes]:
+        return error_response(start_response, status, head=head, extra=extra, page=self.page,
+                              root=relative_root(environ))
 
     def _checked(self, path_info: str) -> tuple[list[str], Resolved]:
         """The URL path's segments and the file they name, or PathRefused."""
@@ -209,7 +227,7 @@ class StaticFiles:
                     start_response("304 Not Modified", headers[1:3])
                     return []
                 if status is not None:
-                    return error_response(start_response, status, head=head)
+                    return self._error(environ, start_response, status, head=head)
                 break
         range_header = environ.get("HTTP_RANGE")
         if range_header is not None and not head:  # Range is defined for GET only (§14.2)
@@ -234,7 +252,7 @@ class StaticFiles:
             return [data]
         fd = self._open(found)
         if fd is None:
-            return error_response(start_response, 404)
+            return self._error(environ, start_response, 404)
         if size <= SMALL_FILE:
             try:
                 data = os.read(fd, size) if size else b""
@@ -298,10 +316,10 @@ class StaticFiles:
         size = found.stat.st_size
         if not ranges:
             unsatisfiable = ("Content-Range", f"bytes */{size}")
-            return error_response(start_response, 416, extra=(unsatisfiable,))
+            return self._error(environ, start_response, 416, extra=(unsatisfiable,))
         fd = self._open(found)
         if fd is None:
-            return error_response(start_response, 404)
+            return self._error(environ, start_response, 404)
         if len(ranges) == 1:
             start, end = ranges[0]
             headers += [("Content-Range", f"bytes {start}-{end}/{size}"),
@@ -347,7 +365,8 @@ class StaticFiles:
         query = environ.get("QUERY_STRING", "")
         if query:
             location += "?" + quote(query.encode("latin-1", "replace"), safe=_QUERY_SAFE)
-        return error_response(start_response, 301, head=head, extra=(("Location", location),))
+        return self._error(environ, start_response, 301, head=head,
+                           extra=(("Location", location),))
 
     def _directory(self, environ: dict[str, Any], start_response: StartResponse,
                    names: list[str], found: Resolved, head: bool) -> Iterable[bytes]:
@@ -361,16 +380,18 @@ class StaticFiles:
                 if stat.S_ISREG(index.stat.st_mode):
                     return self._file(environ, start_response, index, head, None)
         if not self.listing:
-            return error_response(start_response, 404, head=head)
+            return self._error(environ, start_response, 404, head=head)
         try:
             entries, truncated = list_directory(found.path, self.root,
                                                 show_hidden=self.show_hidden,
                                                 follow_symlinks=self.follow_symlinks)
         except OSError:
-            return error_response(start_response, 403, head=head)
+            return self._error(environ, start_response, 403, head=head)
         script = os.fsdecode(environ.get("SCRIPT_NAME", "").encode("latin-1", "replace"))
         url_path = script.rstrip("/") + "/" + "".join(name + "/" for name in names)
-        body = render_listing(url_path, entries, parent=bool(names), truncated=truncated)
+        body = render_listing(url_path, entries, parent=bool(names), truncated=truncated,
+                              page=self.page, root=relative_root(environ))
+        csp = _PAGE_CSP if self.page is None else _SITE_CSP
         start_response("200 OK", [("Content-Type", _HTML), ("Content-Length", str(len(body))),
-                                  ("Cache-Control", "no-cache"), _NOSNIFF, _PAGE_CSP])
+                                  ("Cache-Control", "no-cache"), _NOSNIFF, csp])
         return [] if head else [body]

@@ -8,6 +8,9 @@ never reflects the query string. Entries that the server would refuse (dotfiles 
 links leaving the root unless followed, names with a backslash, FIFOs and devices) are not
 listed either, and a huge directory is cut at :data:`MAX_ENTRIES` so one request does bounded
 work.
+
+The listing is a plain page by default, or goes into an application's own look through a
+:data:`wirekit.http.pages.PageRenderer`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 from urllib.parse import quote
 
+from wirekit.http.pages import PageRenderer
 from wirekit.http.static.paths import inside
 
 __all__ = ["MAX_ENTRIES", "STYLE", "Entry", "list_directory", "render_listing"]
@@ -109,8 +113,13 @@ def _size(size: int | None) -> str:
 
 
 def render_listing(url_path: str, entries: Iterable[Entry], *, parent: bool,
-                   truncated: bool = False) -> bytes:
-    """The HTML page for a directory whose (decoded) URL path is ``url_path``."""
+                   truncated: bool = False, page: PageRenderer | None = None,
+                   root: str = "./") -> bytes:
+    """The HTML page for a directory whose (decoded) URL path is ``url_path``.
+
+    With ``page``, the table goes into that renderer's page (``root`` as in
+    :data:`PageRenderer`); without it, a plain page of its own.
+    """
     title = "Index of " + _display(url_path)
     rows = []
     if parent:
@@ -121,7 +130,13 @@ def render_listing(url_path: str, entries: Iterable[Entry], *, parent: bool,
         rows.append(f'<tr><td><a href="{_href(entry.name, entry.is_dir)}">{label}</a></td>'
                     f'<td class="size">{_size(entry.size)}</td><td>{date}</td></tr>')
     more = f"<p>Only the first {MAX_ENTRIES} entries are listed.</p>" if truncated else ""
-    page = (
+    table = ('<div class="listing"><table>\n'
+             "<thead><tr><th>Name</th><th>Size</th><th>Last modified (UTC)</th></tr></thead>\n"
+             "<tbody>\n" + "\n".join(rows) + f"\n</tbody>\n</table></div>\n{more}")
+    if page is not None:
+        text = url_path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return page("Index of " + text, table, root)
+    document = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
@@ -129,4 +144,4 @@ def render_listing(url_path: str, entries: Iterable[Entry], *, parent: bool,
         "<thead><tr><th>Name</th><th>Size</th><th>Last modified (UTC)</th></tr></thead>\n"
         "<tbody>\n" + "\n".join(rows) + f"\n</tbody>\n</table>\n{more}</body>\n</html>\n"
     )
-    return page.encode("utf-8")
+    return document.encode("utf-8")
