@@ -147,3 +147,22 @@ def test_failing_scripts_get_a_page_in_the_site_look(failing: str, path: str, st
     assert '<link rel="stylesheet" href="../style.css">' in text and 'name="viewport"' in text
     assert '<a href="../">Back to the home page</a>' in text
     assert "boom" not in text and "interpreter" not in text  # details stay in the log
+
+
+def test_a_page_that_crashes_gets_the_site_500_and_the_log_the_traceback(caplog):
+    """Whatever part of the demo raises, the browser sees the site's 500 page, not the
+    server's plain one, and nothing of the exception; the log has the traceback."""
+    from wirekit.demo.app import _styled_crash
+
+    def broken(environ, start_response):
+        raise RuntimeError("secret detail")
+
+    with serve_wsgi(_styled_crash(broken)) as base:
+        status, _, body = fetch(base + "/files/deep/page")
+        assert status == 500
+        text = body.decode()
+        assert "<h1>500 Internal Server Error</h1>" in text
+        assert '<link rel="stylesheet" href="../../style.css">' in text
+        assert "secret detail" not in text
+    assert any("secret detail" in (r.exc_text or "") or
+               (r.exc_info and "secret detail" in str(r.exc_info[1])) for r in caplog.records)

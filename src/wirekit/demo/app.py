@@ -21,6 +21,7 @@ wheel with nothing else on disk.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -39,10 +40,13 @@ from wirekit.demo.sockets import sockets_app
 from wirekit.demo.upload import upload_app
 from wirekit.http.cgi import CGIApp
 from wirekit.http.mount import Mount
+from wirekit.http.pages import error_page, relative_root
 from wirekit.http.static import StaticFiles
 from wirekit.mail import MaildirStore
 
 __all__ = ["SITE", "make_demo_app"]
+
+logger = logging.getLogger(__name__)
 
 #: The demo's document root: HTML, CSS, the ``files/`` directory and ``cgi-bin/``.
 SITE = Path(__file__).resolve().parent / "site"
@@ -70,9 +74,28 @@ def make_demo_app(*, cgi_timeout: float = 10.0, mail: MaildirStore | None = None
     # imports this very wirekit.
     cgi = CGIApp(SITE, interpreters={".py": sys.executable}, timeout=cgi_timeout,
                  fallback=files, page=site_page)
-    return Mount({"/hello": hello_app, "/echo": echo_app, "/upload": upload_app,
+    return _styled_crash(Mount({"/hello": hello_app, "/echo": echo_app, "/upload": upload_app,
                   "/mail": inbox_app(mail, smtp),
                   "/packets": packets_app(), "/sockets": sockets_app(echo, time),
                   **login_apps(), "/feeds": feeds_app(), **rpc_apps(),
                   "/ftp.html": ftp_app(ftp),
-                  "": cgi}, page=site_page)
+                  "": cgi}, page=site_page))
+
+
+def _styled_crash(app: WSGIApp) -> WSGIApp:
+    """A page that fails before answering gets the site's 500 page (the server's own would
+    look like another site); the traceback goes to the log, never to the browser."""
+
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            return app(environ, start_response)
+        except Exception:
+            logger.exception("the demo failed on %s %s", environ.get("REQUEST_METHOD"),
+                             environ.get("PATH_INFO"))
+            page = error_page(site_page, 500, relative_root(environ))
+            start_response("500 Internal Server Error",
+                           [("Content-Type", "text/html; charset=utf-8"),
+                            ("Content-Length", str(len(page)))], sys.exc_info())
+            return [page]
+
+    return guarded
