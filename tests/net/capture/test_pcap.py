@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import shutil
 import struct
+import subprocess
 
 import pytest
 
@@ -183,3 +186,44 @@ def test_we_read_what_tcpdump_writes_and_tcpdump_reads_pcapng(tmp_path):
     with open_capture(ng) as reader:
         stamps = [f"{p.timestamp_ns // 10**9}.{p.timestamp_ns % 10**9:09d}" for p in reader]
     assert [line.split(" ", 1)[0] for line in result.stdout.splitlines()] == stamps
+
+
+TSHARK = shutil.which("tshark")
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark is not installed (apt-get install tshark)")
+@pytest.mark.parametrize("nanoseconds", [False, True])
+def test_tshark_reads_our_files_field_by_field(tmp_path, nanoseconds):
+    """Wireshark's reader, not only tcpdump's: every packet, its time, addresses and ports,
+    and the snap length that cut the longest ones."""
+    path = tmp_path / "ours.pcap"
+    frames = mixed_frames()[:9] + mixed_frames()[12:21]  # whole, unfragmented IP; no SCTP
+    with PcapWriter(path, nanoseconds=nanoseconds, snaplen=70) as writer:
+        for index, frame in enumerate(frames):
+            writer.write(Packet(frame, STAMP + index * 1_000_000))
+    with open_capture(path) as reader:
+        ours = list(reader)
+    result = subprocess.run(
+        [TSHARK, "-n", "-r", str(path), "-T", "fields", "-E", "separator=|",
+         "-e", "frame.time_epoch", "-e", "frame.cap_len", "-e", "frame.len",
+         "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "udp.dstport"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "HOME": str(tmp_path)})  # tshark writes its profile there
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("|") for line in result.stdout.splitlines()]
+    assert len(rows) == len(ours) == len(frames)
+    assert sum(packet.problem is not None for packet in ours) >= 3  # some were cut
+    for row, packet, frame in zip(rows, ours, frames, strict=True):
+        epoch, cap_len, wire_len, ip4, ip6, sport, dport = row
+        digits = 9 if nanoseconds else 6
+        assert epoch.startswith(f"{packet.timestamp_ns // 10**9}.")
+        assert epoch.split(".")[1][:digits] == f"{packet.timestamp_ns % 10**9:09d}"[:digits]
+        assert int(cap_len) == min(len(frame), 70) and int(wire_len) == packet.length
+        ip = packet.ip
+        assert (ip4 or ip6 or None) == (str(ip.src) if ip is not None else None)
+        if packet.problem is not None:  # cut by the snap length: tshark reads what is left
+            continue
+        tcp_ = packet.tcp
+        assert (int(sport) if sport else None) == (tcp_.sport if tcp_ else None)
+        udp_ = packet.udp
+        assert (int(dport) if dport else None) == (udp_.dport if udp_ else None)
