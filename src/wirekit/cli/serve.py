@@ -16,6 +16,7 @@ import click
 from wirekit.cli.serving import listen_address, server_options
 from wirekit.cli.sizes import BYTE_SIZE
 from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS
+from wirekit.demo.services import DEFAULT_PORTS
 from wirekit.errors import ConfigError, WirekitError
 from wirekit.server.modes import Async, Fork, Mode, Prefork, Sync, Threads
 
@@ -35,22 +36,6 @@ HTTP_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                      "help": "Development: restart when a .py file under the current "
                              "directory changes (needs the watchfiles package: pip install "
                              "'wirekit[reload]')."}),
-    (("--mail-port",), {"type": click.IntRange(min=0, max=65535), "metavar": "PORT",
-                        "default": 8025, "show_default": True,
-                        "help": "The demo site only: the port of its mail catcher (SMTP; "
-                                "another free one if taken, 0 for any)."}),
-    (("--echo-port",), {"type": click.IntRange(min=0, max=65535), "metavar": "PORT",
-                        "default": 7007, "show_default": True,
-                        "help": "The demo site only: the port of its echo server (TCP and "
-                                "UDP; another free one if taken, 0 for any)."}),
-    (("--time-port",), {"type": click.IntRange(min=0, max=65535), "metavar": "PORT",
-                        "default": 8037, "show_default": True,
-                        "help": "The demo site only: the port of its time server (another "
-                                "free one if taken, 0 for any)."}),
-    (("--ftp-port",), {"type": click.IntRange(min=0, max=65535), "metavar": "PORT",
-                       "default": 2121, "show_default": True,
-                       "help": "The demo site only, with pyftpdlib: the port of its read-only "
-                               "FTP server (another free one if taken, 0 for any)."}),
     (("--cgi-dir",), {"default": "/cgi-bin", "show_default": True, "metavar": "URLPATH",
                       "help": "Where CGI scripts live, as a URL path under DIR."}),
     (("--follow-symlinks",), {"is_flag": True,
@@ -102,6 +87,16 @@ HTTP_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                                                   "on stderr."}),
 ]
 
+# The ports of the servers the demo runs beside the site (wirekit.demo.services decides them).
+_BESIDE = {"mail": "its mail catcher (SMTP)", "echo": "its echo server (TCP and UDP)",
+           "time": "its time server", "ftp": "its read-only FTP server (with pyftpdlib)"}
+HTTP_OPTIONS += [
+    ((f"--{name}-port",), {"type": click.IntRange(min=0, max=65535), "metavar": "PORT",
+                           "default": DEFAULT_PORTS[name], "show_default": True,
+                           "help": f"The demo site only: the port of {what} (another free "
+                                   "one if taken, 0 for any)."})
+    for name, what in _BESIDE.items()]
+
 
 def http_options(fn: Any) -> Any:
     for names, settings in reversed(HTTP_OPTIONS):
@@ -151,7 +146,7 @@ def command(directory: str | None, **options: Any) -> None:
     from wirekit.demo import make_demo_app
     from wirekit.demo.services import demo_services
 
-    ports = {name: options[f"{name}_port"] for name in ("mail", "echo", "time", "ftp")}
+    ports = {name: options[f"{name}_port"] for name in DEFAULT_PORTS}
     with contextlib.ExitStack() as stack:
         try:
             running = stack.enter_context(demo_services(_demo_host(options), ports=ports))

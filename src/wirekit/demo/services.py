@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from wirekit.demo.ftp import DEFAULT_FTP_PORT, demo_ftp_server
 from wirekit.errors import ConfigError
 from wirekit.mail import MaildirStore, MailServer
 from wirekit.server import Server
@@ -28,7 +29,7 @@ from wirekit.server.services import DatagramEchoHandler, EchoHandler, TimeHandle
 __all__ = ["DEFAULT_PORTS", "DemoServices", "demo_services", "start_server"]
 
 #: The port each service tries first.
-DEFAULT_PORTS = {"mail": 8025, "echo": 7007, "time": 8037, "ftp": 2121}
+DEFAULT_PORTS = {"mail": 8025, "echo": 7007, "time": 8037, "ftp": DEFAULT_FTP_PORT}
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,6 @@ def demo_services(host: str = "127.0.0.1", *, ports: dict[str, int] | None = Non
     """Start the mail catcher, the echo server (TCP and, with ``udp_echo``, UDP on the same
     port number), the time server and (with pyftpdlib) the FTP server on ``host``; stop
     them all when the block ends."""
-    from wirekit.demo.ftp import demo_ftp_server
 
     wanted = {**DEFAULT_PORTS, **(ports or {})}
     with tempfile.TemporaryDirectory(prefix="wirekit-demo-mail-") as folder, \

@@ -23,8 +23,9 @@ def builder(cls: type[T]) -> Callable[..., T]:
     """A function taking every field of ``cls`` positionally and returning the instance."""
     names = [spec.name for spec in dataclasses.fields(cast(Any, cls))]
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    for name in names:
-        namespace[f"_set_{name}"] = cls.__dict__[name].__set__
+    for name in names:  # the slot may be a base class's (ICMP and ICMPv6 share theirs)
+        slot = next(k.__dict__[name] for k in cls.__mro__ if name in k.__dict__)
+        namespace[f"_set_{name}"] = slot.__set__
     lines = [f"def build({', '.join(names)}):", "    obj = _new(_cls)"]
     lines += [f"    _set_{name}(obj, {name})" for name in names]
     lines.append("    return obj")

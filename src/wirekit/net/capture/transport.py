@@ -154,9 +154,9 @@ _ICMPv6_TYPES = {1: "destination unreachable", 2: "packet too big", 3: "time exc
 
 
 @dataclass(frozen=True, slots=True)
-class ICMP:
-    """An ICMP header (RFC 792): type, code, checksum and the 4 type-specific bytes, which
-    are an identifier and a sequence number for echo and timestamp messages."""
+class _ControlMessage:
+    """What ICMP and ICMPv6 headers share: type, code, checksum and 4 type-specific bytes,
+    which are an identifier and a sequence number in echo messages (RFC 792, RFC 4443)."""
 
     type: int
     code: int
@@ -170,6 +170,12 @@ class ICMP:
     @property
     def sequence(self) -> int:
         return int.from_bytes(self.rest[2:4], "big")
+
+
+@dataclass(frozen=True, slots=True)
+class ICMP(_ControlMessage):
+    """An ICMP header (RFC 792): type, code, checksum and the 4 type-specific bytes, which
+    are an identifier and a sequence number for echo and timestamp messages."""
 
     @property
     def name(self) -> str:
@@ -185,21 +191,8 @@ class ICMP:
 
 
 @dataclass(frozen=True, slots=True)
-class ICMPv6:
+class ICMPv6(_ControlMessage):
     """An ICMPv6 header (RFC 4443 section 2.1; neighbour discovery RFC 4861)."""
-
-    type: int
-    code: int
-    checksum: int
-    rest: bytes
-
-    @property
-    def identifier(self) -> int:
-        return int.from_bytes(self.rest[:2], "big")
-
-    @property
-    def sequence(self) -> int:
-        return int.from_bytes(self.rest[2:4], "big")
 
     @property
     def name(self) -> str:
