@@ -1,7 +1,8 @@
 """RPC side by side: wirekit's XML-RPC, JSON-RPC and object channel against the standard
 library's xmlrpc and multiprocessing.connection, Pyro5 and rpyc.
 
-Sequential calls on one connection, one client, for ``--seconds`` each (after a short warm-up):
+Sequential calls on one connection, one client, for ``--seconds`` per case in all, split into
+``--rounds`` interleaved rounds (fresh servers each) of which each peer keeps its best:
 ``add(3, 5)`` and an echo of 1 MiB of bytes (JSON has no bytes: JSON-RPC echoes a 1 MiB
 string). Every server runs in a process of its own, so client and server each have a core;
 the clients run in this process.
@@ -203,7 +204,14 @@ def _pyro5(port: int) -> Calls:
 def _rpyc(port: int) -> Calls:
     import rpyc
 
-    link = rpyc.connect("127.0.0.1", port)
+    for _ in range(100):  # ThreadedServer has its port before it listens
+        try:
+            link = rpyc.connect("127.0.0.1", port)
+            break
+        except ConnectionRefusedError:
+            time.sleep(0.02)
+    else:
+        raise RuntimeError("the rpyc server did not listen")
     return (lambda: link.root.add(3, 5), lambda: link.root.echo(BLOB), link.close)
 
 
@@ -214,9 +222,8 @@ CLIENTS: dict[str, Callable[[int], Calls]] = {
 }
 
 
-def rate(call: Callable[[], Any], seconds: float, check: Any) -> float:
-    assert call() == check, "the call answered something else"
-    warm_end = time.perf_counter() + min(0.3, seconds / 2)
+def rate(call: Callable[[], Any], seconds: float) -> float:
+    warm_end = time.perf_counter() + min(0.1, seconds / 4)
     while time.perf_counter() < warm_end:
         call()
     count, started = 0, time.perf_counter()
@@ -243,7 +250,10 @@ RATIOS = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--serve", metavar="KIND", help=argparse.SUPPRESS)
-    parser.add_argument("--seconds", type=float, default=2.0, help="per case (default 2)")
+    parser.add_argument("--seconds", type=float, default=2.0,
+                        help="per case, over all rounds (default 2)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="interleaved rounds, the best kept (default 5)")
     parser.add_argument("--only", choices=sorted(KINDS), help="one family of peers")
     args = parser.parse_args()
     if args.serve:
@@ -252,17 +262,27 @@ def main() -> None:
     if len(cpus := _cpus()) >= 2:
         os.sched_setaffinity(0, {cpus[0]})
     kinds = KINDS[args.only] if args.only else [k for group in KINDS.values() for k in group]
-    results: dict[str, tuple[float, float]] = {}
+    best: dict[str, list[float]] = {kind: [0.0, 0.0] for kind in kinds}
+    # Interleaved rounds, each with fresh server processes, the best of each peer kept: on
+    # a shared machine a round only ever runs slower, and a process can land in a slow
+    # state for its whole life (seen here: the same server at 25k and 43k calls/s from one
+    # start to the next), so one start per peer would measure luck.
+    share = args.seconds / args.rounds
+    for _ in range(args.rounds):
+        for kind in kinds:
+            with server_process(kind) as port:
+                add, echo, close = CLIENTS[kind](port)
+                try:
+                    expected = TEXT if kind == "wirekit-jsonrpc" else BLOB
+                    assert add() == 8 and echo() == expected, f"{kind} answered otherwise"
+                    best[kind][0] = max(best[kind][0], rate(add, share))
+                    best[kind][1] = max(best[kind][1], rate(echo, share))
+                finally:
+                    close()
+    results = {kind: (add_rate, echo_rate) for kind, (add_rate, echo_rate) in best.items()}
     print(f"{'peer':<18} {'add(3, 5)/s':>12} {'1 MiB echo/s':>13}")
     for kind in kinds:
-        with server_process(kind) as port:
-            add, echo, close = CLIENTS[kind](port)
-            try:
-                expected = TEXT if kind == "wirekit-jsonrpc" else BLOB
-                results[kind] = (rate(add, args.seconds, 8), rate(echo, args.seconds, expected))
-            finally:
-                close()
-        print(f"{kind:<18} {results[kind][0]:>12,.0f} {results[kind][1]:>13,.1f}", flush=True)
+        print(f"{kind:<18} {results[kind][0]:>12,.0f} {results[kind][1]:>13,.1f}")
     print()
     print(f"{'ratio':<36} {'add':>6} {'echo':>6}  target")
     for label, ours, theirs, target in RATIOS:

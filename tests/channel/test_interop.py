@@ -5,6 +5,8 @@ standard library speaks the legacy HMAC-MD5 handshake on 3.11 and the ``{sha256}
 
 from __future__ import annotations
 
+import array
+
 import datetime as dt
 import multiprocessing
 import sys
@@ -68,6 +70,20 @@ def test_our_client_and_a_stdlib_listener_exchange_bytes(stdlib_listener):
         assert conn.recv_bytes() == b"pong"
         assert conn.recv_bytes() == BIG
     assert peer.join() == [b"ping", BIG]
+
+
+def test_send_bytes_counts_offset_and_size_in_bytes_as_the_stdlib_does(stdlib_listener):
+    """An ``array('i')`` is sent as its bytes; offset and size count bytes, not items."""
+    numbers = array.array("i", range(10))
+    def serve() -> list[bytes]:
+        with stdlib_listener.accept() as conn:
+            return [conn.recv_bytes(), conn.recv_bytes()]
+
+    peer = Peer(serve)
+    with Client(stdlib_listener.address, authkey=KEY) as conn:
+        conn.send_bytes(numbers)
+        conn.send_bytes(numbers, 4, 8)
+    assert peer.join() == [numbers.tobytes(), numbers.tobytes()[4:12]]
 
 
 def test_our_client_and_a_stdlib_listener_exchange_objects(stdlib_listener):

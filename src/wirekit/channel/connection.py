@@ -18,9 +18,11 @@ long as its ``timeout`` says, forever by default, as a pipe does.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import select
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 from wirekit.channel.errors import ChannelClosed
@@ -49,7 +51,7 @@ from wirekit.proto.channel.connection import header
 from wirekit.proto.channel.handshake import check_authkey
 
 __all__ = ["Client", "Connection", "RemoteObject", "channel_address", "check_serializer",
-           "own_serializer"]
+           "encoder", "own_serializer"]
 
 _RECV = 65536
 _COPY_BELOW = 65536  # smaller payloads leave with their header in one write
@@ -85,6 +87,14 @@ def copies_payload(serializer: Serializer) -> bool:
     return type(serializer) in (MsgpackSerializer, PickleSerializer)
 
 
+def encoder(serializer: Serializer) -> Callable[[Any], bytes | memoryview]:
+    """What a shell encodes with when it sends at once: msgpack's own buffer, lent until
+    the next message (``dump_view``), or the serializer's bytes."""
+    if type(serializer) is MsgpackSerializer:
+        return serializer.dump_view
+    return serializer.dumps
+
+
 def own_serializer(serializer: Serializer) -> Serializer:
     """The serializer one connection uses: a msgpack one of its own (it keeps a packer and
     its buffer), any other shared as it is."""
@@ -101,20 +111,22 @@ class Connection:
         self.serializer = serializer
         self._recycles = copies_payload(serializer)
         self._sendall = stream.sendall
+        self._encode = encoder(serializer)
 
     # -- bytes ------------------------------------------------------------------------------
     def send_bytes(self, buf: bytes | bytearray | memoryview, offset: int = 0,
                    size: int | None = None) -> None:
         """Send ``buf`` (or ``size`` bytes of it from ``offset``) as one message."""
         view = memoryview(buf)
+        if view.itemsize > 1:  # offset and size count bytes, as in the standard library
+            view = view.cast("B")
         if offset < 0 or offset > len(view) or (size is not None and (
                 size < 0 or offset + size > len(view))):
             raise ValueError("offset and size do not fit the buffer")
         payload = view[offset:] if size is None else view[offset:offset + size]
-        self._send(bytes(payload) if not isinstance(buf, bytes) or offset or size is not None
-                   else buf)
+        self._send(payload)  # sent before this returns: the caller's buffer is not kept
 
-    def _send(self, payload: bytes) -> None:
+    def _send(self, payload: bytes | memoryview) -> None:
         if len(payload) < _COPY_BELOW:
             self._sendall(self.core.send(payload))
         else:  # no copy of a large payload just to put its header in front
@@ -142,15 +154,17 @@ class Connection:
         event = core.next_event()
         if type(event) is Message:
             return event.payload
-        deadline = Deadline(timeout)
+        deadline = None if timeout is None else Deadline(timeout)
         recv = self.stream.recv
-        while not isinstance(event, Message):
+        while type(event) is not Message:
             if event is NEED_DATA:
                 if (view := core.payload_buffer()) is None or not self._recv_into(view):
-                    core.receive_data(recv(_RECV, deadline.remaining("recv")))
+                    core.receive_data(recv(_RECV, None if deadline is None
+                                           else deadline.remaining("recv")))
             elif event is CLOSED:
                 raise ChannelClosed("the peer closed the channel")
             event = core.next_event()
+        assert isinstance(event, Message)
         return event.payload
 
     def _recv_into(self, view: memoryview) -> bool:
@@ -175,7 +189,7 @@ class Connection:
     # -- objects ----------------------------------------------------------------------------
     def send(self, obj: Any) -> None:
         """Send ``obj`` encoded by the channel's serializer (msgpack unless chosen)."""
-        self._send(self.serializer.dumps(obj))
+        self._send(self._encode(obj))
 
     def recv(self, *, timeout: float | None = None) -> Any:
         """The next object the peer sent."""
@@ -197,7 +211,11 @@ class Connection:
     # -- remote objects ---------------------------------------------------------------------
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call ``method`` on the object the peer serves (``serve_object``)."""
-        self.send(make_call(method, args, kwargs))
+        payload = self._encode(make_call(method, args, kwargs))
+        if len(payload) < _COPY_BELOW:
+            self._sendall(self.core.send(payload))
+        else:
+            self._send(payload)
         return read_reply(self.recv())
 
     def proxy(self) -> RemoteObject:
@@ -231,20 +249,14 @@ class RemoteObject:
     not starting with ``_`` is a remote method; the server's dispatcher decides which exist
     (the same rules as the RPC server's)."""
 
-    __slots__ = ("_connection",)
-
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        connection = self._connection
-
-        def remote(*args: Any, **kwargs: Any) -> Any:
-            return connection.call(name, *args, **kwargs)
-
-        remote.__name__ = name
+        remote = functools.partial(self._connection.call, name)
+        self.__dict__[name] = remote  # found without __getattr__ from now on
         return remote
 
     def __repr__(self) -> str:

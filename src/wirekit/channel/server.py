@@ -39,6 +39,7 @@ from wirekit.channel.connection import (
     channel_address,
     check_serializer,
     copies_payload,
+    encoder,
     own_serializer,
 )
 from wirekit.config import DEFAULT_TIMEOUTS, Timeouts
@@ -66,7 +67,7 @@ from wirekit.proto.channel.connection import header
 from wirekit.proto.xmlrpc.fault import INTERNAL_ERROR, PARSE_ERROR, Fault
 from wirekit.rpc.dispatch import Dispatcher
 from wirekit.server import Server
-from wirekit.server.core import ConnectionCore, Shell, Work
+from wirekit.server.core import ConnectionCore, Shell, Work, WorkIO
 
 __all__ = ["DEFAULT_PORT", "ChannelSession", "ObjectServer", "serve_object"]
 
@@ -131,6 +132,8 @@ class ChannelSession(ConnectionCore):
                                       max_message=server.max_message,
                                       allow_md5=server.allow_md5)
         self.serializer = own_serializer(server.serializer)
+        self.recycles = copies_payload(self.serializer)
+        self.encode = encoder(self.serializer)
         self.working = self.stopping = False
         self.opened = shell.now()
         self.message_since: float | None = None
@@ -139,8 +142,7 @@ class ChannelSession(ConnectionCore):
 
     @property
     def idle(self) -> bool:
-        core = self.core
-        return not self.working and not core.authenticating and core.between_messages
+        return not self.working and self.core.at_rest
 
     # -- events from the driver -------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
@@ -172,12 +174,14 @@ class ChannelSession(ConnectionCore):
             logger.error("a call from %s failed: %s", self.client_address, work.error)
             self._end("closed: the call failed", logging.ERROR)
             return
-        head, body = work.result
-        self.shell.send(head)
-        if body:
-            self.shell.send(body)
+        if work.result:
+            self.shell.send(work.result)
         self.served = True
-        self._pump()
+        core = self.core
+        if core.at_rest and not core.eof and not self.stopping:
+            self._arm()  # nothing more arrived during the call (the usual case)
+        else:
+            self._pump()
 
     # -- the loop ---------------------------------------------------------------------------
     def _pump(self) -> None:
@@ -201,16 +205,18 @@ class ChannelSession(ConnectionCore):
         except (RemoteProtocolError, LimitExceeded, IncompleteRead) as exc:
             self._end(f"closed: {exc}", logging.WARNING)
             return
-        self._flush()
+        if data := core.data_to_send():  # the handshake's frames
+            self.shell.send(data)
         if self.stopping and self.idle:
             self._end("closed: the server is stopping")
         else:
             self._arm()
 
-    def _call(self, payload: bytes | bytearray, io: Any) -> tuple[bytes, bytes]:
-        """(Work) decode the call, run it, encode the answer: the frame's bytes, or its
-        header and a large payload apart (sent as they are, not copied together)."""
-        serializer, dispatcher = self.serializer, self.server.dispatcher
+    def _call(self, payload: bytes | bytearray, io: WorkIO) -> bytes:
+        """(Work) decode the call, run it, encode the answer: a small one is returned as its
+        frame's bytes, a large one sent from here, header then payload, straight from the
+        serializer's buffer (no copy to put them together, no fresh megabytes per reply)."""
+        serializer, dispatcher, encode = self.serializer, self.server.dispatcher, self.encode
         try:
             try:
                 name, args, kwargs = check_call(serializer.loads(payload))
@@ -219,17 +225,18 @@ class ChannelSession(ConnectionCore):
             finally:
                 # Decoded (or not decodable): the buffer can take the next large message,
                 # which the session reads only after this call is answered.
-                if copies_payload(serializer):
+                if self.recycles and type(payload) is bytearray:  # a large one
                     self.core.recycle(payload)
-            reply = serializer.dumps(result_reply(dispatcher.invoke(name, args, kwargs)))
+            reply = encode(result_reply(dispatcher.invoke(name, args, kwargs)))
         except Fault as fault:
-            reply = serializer.dumps(fault_reply(fault))
+            reply = encode(fault_reply(fault))
         except (LocalProtocolError, LimitExceeded) as exc:
-            reply = serializer.dumps(fault_reply(Fault(INTERNAL_ERROR,
-                                                       f"Internal error: {exc}")))
+            reply = encode(fault_reply(Fault(INTERNAL_ERROR, f"Internal error: {exc}")))
         if len(reply) < _COPY_BELOW:
-            return self.core.send(reply), b""
-        return header(len(reply)), reply
+            return self.core.send(reply)
+        io.send(header(len(reply)))
+        io.send(reply)  # the driver sends it or copies it before this returns
+        return b""
 
     def _flush(self) -> None:
         if data := self.core.data_to_send():
@@ -237,19 +244,20 @@ class ChannelSession(ConnectionCore):
 
     def _arm(self) -> None:
         """The deadline for what the connection waits for now."""
-        shell, timeouts = self.shell, self.server.timeouts
-        if self.core.authenticating:
+        shell, timeouts, core = self.shell, self.server.timeouts, self.core
+        if core.at_rest:  # between calls: the usual case
+            self.message_since = None
+            idle = timeouts.idle
+            shell.set_deadline(None if idle is None else shell.now() + idle)
+            return
+        if core.authenticating:
             limit = timeouts.handshake
             shell.set_deadline(None if limit is None else self.opened + limit)
             return
-        if not self.core.between_messages:  # a message has begun
-            if self.message_since is None:
-                self.message_since = shell.now()
-            limit = timeouts.message
-            shell.set_deadline(None if limit is None else self.message_since + limit)
-            return
-        self.message_since = None
-        shell.set_deadline(None if timeouts.idle is None else shell.now() + timeouts.idle)
+        if self.message_since is None:  # a message has begun
+            self.message_since = shell.now()
+        limit = timeouts.message
+        shell.set_deadline(None if limit is None else self.message_since + limit)
 
     def _end(self, outcome: str, level: int = logging.INFO, close: bool = False) -> None:
         self.outcome, self.level = outcome, level

@@ -121,7 +121,7 @@ class Stream:
         self.bytes_sent += sent
         return sent
 
-    def sendall(self, data: bytes, timeout: TimeoutArg = DEFAULT) -> None:
+    def sendall(self, data: bytes | bytearray | memoryview, timeout: TimeoutArg = DEFAULT) -> None:
         """Send all of ``data``. ``timeout`` bounds each wait for the peer to make room, so a
         slow but steady reader is served and a stalled one is cut off."""
         seconds = self.timeouts.write if isinstance(timeout, _Default) else timeout

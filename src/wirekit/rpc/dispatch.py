@@ -142,7 +142,7 @@ class Dispatcher:
     def invoke(self, name: str, args: list[Any] | tuple[Any, ...], kwargs: Mapping[str, Any]
                ) -> Any:
         """Call ``name`` with both kinds of parameters (the object channel's calls)."""
-        function = self.resolve(name)
+        function = self._resolved.get(name) or self.resolve(name)
         try:
             return function(*args, **kwargs)
         except Fault:

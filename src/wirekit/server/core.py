@@ -55,8 +55,10 @@ class WorkIO(Protocol):
         """The next bytes from the peer, ``b""`` at EOF; ``Timeout`` after ``timeout``."""
         ...
 
-    def send(self, data: bytes) -> None:
-        """Write ``data``; blocks while the peer does not read (up to the write timeout)."""
+    def send(self, data: bytes | memoryview) -> None:
+        """Write ``data``; blocks while the peer does not read (up to the write timeout).
+        The caller may reuse a buffer it passed once this returns (a driver that keeps
+        bytes to send later copies them)."""
         ...
 
     @property

@@ -78,6 +78,16 @@ def test_a_frame_above_max_message_is_refused_from_its_prefix():
         huge.next_event()
 
 
+def test_a_whole_frame_above_max_message_is_refused_too():
+    """Everything buffered at once (the reader's shortcut for whole small frames) is bound
+    by the same limit as a frame that arrives in pieces."""
+    core = ChannelConnection(accepting=True, max_message=10)
+    core.receive_data(frame(b"x" * 10) + frame(b"y" * 11))
+    assert core.next_event() == Message(b"x" * 10)
+    with pytest.raises(MessageTooLarge):
+        core.next_event()
+
+
 def test_eof_in_the_middle_of_a_frame_is_an_incomplete_read():
     for partial in (b"\x00\x00", frame(b"hello")[:-2], frame(b"y" * 100_000)[:-1]):
         core = ChannelConnection(accepting=True)

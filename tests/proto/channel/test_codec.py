@@ -57,6 +57,21 @@ def test_subclasses_travel_as_their_base_type():
 def test_what_msgpack_cannot_carry_is_a_local_error(value):
     with pytest.raises(LocalProtocolError):
         MsgpackSerializer().dumps(value)
+    with pytest.raises(LocalProtocolError):
+        MsgpackSerializer().dump_view(value)
+
+
+def test_dump_view_lends_one_buffer_until_the_next_call():
+    serializer = MsgpackSerializer()
+    first = serializer.dump_view([b"a" * 100_000])
+    assert serializer.loads(first) == [b"a" * 100_000]
+    second = serializer.dump_view({"b": 1})
+    assert serializer.loads(second) == {"b": 1}
+    with pytest.raises(ValueError):  # the first view was released, not left dangling
+        len(first)
+    with pytest.raises(LocalProtocolError):
+        serializer.dump_view(object())
+    assert serializer.loads(serializer.dump_view("after an error")) == "after an error"
 
 
 def test_msgpack_refuses_non_string_keys_coming_in():

@@ -29,7 +29,7 @@ def check_call(call: Any) -> tuple[str, list[Any], dict[str, Any]]:
         raise Fault(INVALID_REQUEST, "Invalid request: a call is [name, args, kwargs]")
     name, args, kwargs = call
     if type(name) is not str or type(args) is not list or type(kwargs) is not dict \
-            or not all(type(key) is str for key in kwargs):
+            or (kwargs and not all(type(key) is str for key in kwargs)):
         raise Fault(INVALID_REQUEST, "Invalid request: a call is [name, args, kwargs]")
     return name, args, kwargs
 

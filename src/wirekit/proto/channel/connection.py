@@ -86,7 +86,7 @@ AUTHENTICATED: Final = _Sentinel("AUTHENTICATED")
 CLOSED: Final = _Sentinel("CLOSED")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
     """One message: the payload of one frame (a ``bytearray`` for a large one, which is
     read in place; both are buffers every decoder takes)."""
@@ -94,11 +94,9 @@ class Message:
     payload: bytes | bytearray
 
 
-def frame(payload: bytes) -> bytes:
+def frame(payload: bytes | memoryview) -> bytes:
     """``payload`` with its length prefix (the -1 + 8-byte form from 2 GiB on)."""
-    size = len(payload)
-    header = _SHORT.pack(size) if size <= _SHORT_MAX else _LONG.pack(-1, size)
-    return header + payload
+    return header(len(payload)) + payload
 
 
 def header(size: int) -> bytes:
@@ -145,7 +143,13 @@ class ChannelConnection:
     @property
     def between_messages(self) -> bool:
         """No byte of a next message has arrived (closing now loses nothing)."""
-        return not self.buffer and self._size is None
+        return not self.buffer.data and self._size is None
+
+    @property
+    def at_rest(self) -> bool:
+        """Authenticated (or closed) and between messages: a server may close it now."""
+        return (self.state is ChannelState.OPEN or self.state is ChannelState.CLOSED) \
+            and not self.buffer.data and self._size is None
 
     # -- bytes in ---------------------------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
@@ -153,7 +157,7 @@ class ChannelConnection:
         if not data:
             self.eof = True
         elif self._large is None:
-            self.buffer.feed(data)
+            self.buffer.data += data
         else:
             self._fill(data)
 
@@ -182,18 +186,27 @@ class ChannelConnection:
 
     def next_event(self) -> Message | _Sentinel:
         """The next :class:`Message`, ``AUTHENTICATED``, ``CLOSED`` or ``NEED_DATA``."""
+        data = self.buffer.data
+        if len(data) >= 4 and self._size is None and self.state is ChannelState.OPEN:
+            # The usual case, a whole small frame buffered, without the general reader's
+            # calls (a remote call's round trip is a few dozen Python calls in all).
+            size = _SHORT.unpack_from(data)[0]
+            end = size + 4
+            if 0 <= size <= self.max_message and len(data) >= end:
+                message = Message(bytes(data[4:end]))
+                del data[:end]
+                return message
         while True:
             payload = self._next_frame()
             if payload is None:
-                return self._starved()
+                return NEED_DATA if not self.eof else self._starved()
             if self.state is ChannelState.OPEN:
                 return Message(payload)
             if self._handshake_step(bytes(payload)):  # a handshake frame is small bytes
                 return AUTHENTICATED
 
     def _starved(self) -> _Sentinel:
-        if not self.eof:
-            return NEED_DATA
+        """No whole frame is buffered and the peer has closed."""
         if self.authenticating:
             self.state = ChannelState.CLOSED
             raise AuthenticationError("the peer closed the connection during the handshake")
@@ -223,7 +236,9 @@ class ChannelConnection:
                 size, skip = _LONG.unpack_from(data)[1], 12
             elif size < 0:
                 raise RemoteProtocolError(f"invalid channel frame length {size}")
-            limit = handshake.MAX_AUTH_FRAME if self.authenticating else self.max_message
+            state = self.state
+            limit = self.max_message if state is ChannelState.OPEN \
+                or state is ChannelState.CLOSED else handshake.MAX_AUTH_FRAME
             if size > limit:
                 self.state = ChannelState.CLOSED
                 raise MessageTooLarge(f"a channel frame of {size} bytes, more than {limit}"
@@ -333,9 +348,9 @@ class ChannelConnection:
         out, self._outbox = b"".join(self._outbox), []
         return out
 
-    def send(self, payload: bytes) -> bytes:
+    def send(self, payload: bytes | memoryview) -> bytes:
         """The bytes that carry the message ``payload``."""
         if self.state is not ChannelState.OPEN:
             raise LocalProtocolError(f"cannot send a message while the channel is "
                                      f"{self.state.value}")
-        return frame(payload)
+        return header(len(payload)) + payload

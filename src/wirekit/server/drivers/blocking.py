@@ -52,7 +52,7 @@ class BlockingShell:
     # -- Shell ------------------------------------------------------------------------------
     now = staticmethod(time.monotonic)
 
-    def send(self, data: bytes) -> None:  # replaced by the stream's own in __init__
+    def send(self, data: bytes | memoryview) -> None:  # replaced by the stream's own in __init__
         self.stream.sendall(data)
 
     def run(self, work: Work) -> None:

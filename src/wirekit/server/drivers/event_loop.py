@@ -160,10 +160,12 @@ class ThreadIO:
         shell.loop.call_soon_threadsafe(check)
         return done.wait(shell.write_timeout) and ready[0]
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes | memoryview) -> None:
         shell = self.shell
         if shell.closing:
             raise ConnectionClosed("the client closed the connection")
+        if type(data) is not bytes:
+            data = bytes(data)  # the loop may keep it: the caller may reuse its buffer
         shell.outbox.append(data)  # in order with what the loop sends after the work
         shell.loop.call_soon_threadsafe(shell.flush_outbox)
         self.unflushed += len(data)
