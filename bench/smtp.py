@@ -206,10 +206,12 @@ def wirekit_client(port: int, per_connection: int, stop_at: float, count: list[i
     content = WIRE if raw else msg
     while time.monotonic() < stop_at:
         with Client("127.0.0.1", port, tls=None) as client:
-            for _ in range(per_connection):
-                client.send(content, **envelope)
+            for sent in range(1, per_connection + 1):
+                # The last message carries the QUIT behind it (RFC 2920 §4), as send() does.
+                last = sent == per_connection or time.monotonic() >= stop_at
+                client.send(content, last=last, **envelope)
                 count[0] += 1
-                if time.monotonic() >= stop_at:
+                if last:
                     break
 
 

@@ -6,7 +6,6 @@ standard library speaks the legacy HMAC-MD5 handshake on 3.11 and the ``{sha256}
 from __future__ import annotations
 
 import array
-
 import datetime as dt
 import multiprocessing
 import sys

@@ -182,6 +182,36 @@ def test_header_line_breaks_are_refused():
         send(legacy, "127.0.0.1", 9, tls=None)
 
 
+def _assorted_messages() -> list[EmailMessage]:
+    plain = EmailMessage()
+    plain["From"], plain["To"], plain["Subject"] = "a@b.example", "c@d.example", "plain"
+    plain.set_content("one\ntwo\r\nthree\rfour\n\n")
+    mixed = EmailMessage()
+    mixed["From"], mixed["To"] = "a@b.example", "c@d.example"
+    mixed["Subject"] = "h\u00e9llo w\u00f6rld " * 10  # folded, RFC 2047 encoded words
+    mixed.set_content("no line break at the end")
+    mixed.add_alternative("<p>hi</p>", subtype="html")
+    mixed.add_attachment(bytes(range(256)) * 40, maintype="application",
+                         subtype="octet-stream", filename="x.bin")
+    eight_bit = EmailMessage()
+    eight_bit["From"] = "a@b.example"
+    eight_bit.set_content("\u00fcn\u00efcode\n" * 50, cte="8bit")
+    return [plain, mixed, eight_bit]
+
+
+@pytest.mark.parametrize("smtputf8", [False, True])
+def test_messages_are_serialised_byte_for_byte_as_the_standard_library_does(smtputf8):
+    """The client writes a body in one piece instead of line by line: the bytes must be
+    what ``as_bytes`` gives, whatever the line ends and parts."""
+    from email import policy
+
+    from wirekit.mail.message import _serialise
+
+    chosen = policy.SMTPUTF8 if smtputf8 else policy.SMTP
+    for message in _assorted_messages():
+        assert _serialise(message, smtputf8) == message.as_bytes(policy=chosen)
+
+
 def fake_server(raw_server, script):
     """A raw server that greets, answers EHLO with ``ehlo``, then sends ``script`` to the
     next command and records what it received."""

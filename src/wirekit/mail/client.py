@@ -160,12 +160,14 @@ class Client:
                                       f"{answer.reply}")
 
     def send(self, message: Message | bytes, *, sender: str | None = None,
-             recipients: Iterable[str] | None = None) -> SendResult:
+             recipients: Iterable[str] | None = None, last: bool = False) -> SendResult:
         """Send one message (an ``EmailMessage``, or bytes with ``sender`` and
-        ``recipients``); the envelope defaults to the message's From/Sender and To/Cc/Bcc."""
-        return self.send_prepared(prepare(message, sender, recipients))
+        ``recipients``); the envelope defaults to the message's From/Sender and To/Cc/Bcc.
+        ``last=True``: the session ends with it, QUIT sent right behind the message (RFC
+        2920 §4, one round trip less) when the server pipelines."""
+        return self.send_prepared(prepare(message, sender, recipients), last=last)
 
-    def send_prepared(self, out: Outgoing) -> SendResult:
+    def send_prepared(self, out: Outgoing, *, last: bool = False) -> SendResult:
         """Send a message :func:`~wirekit.mail.message.prepare` checked."""
         conn = self.conn
         if self.stream is None:
@@ -182,7 +184,7 @@ class Client:
             answers = self._exchange(*commands)
         else:
             answers = self._one_by_one(commands)
-        return self._content(out, answers)
+        return self._content(out, answers, last)
 
     def _one_by_one(self, commands: list[Command]) -> list[Answer]:
         answers = self._exchange(commands[0])
@@ -195,7 +197,7 @@ class Client:
             return answers
         return answers + self._exchange(commands[-1])
 
-    def _content(self, out: Outgoing, answers: list[Answer]) -> SendResult:
+    def _content(self, out: Outgoing, answers: list[Answer], last: bool) -> SendResult:
         mail, rcpts = answers[0], answers[1:len(out.recipients) + 1]
         data = answers[-1] if len(answers) == len(out.recipients) + 2 else None
         if not mail.reply.ok:
@@ -209,7 +211,10 @@ class Client:
             raise RecipientsRefused(refused)
         if data is None or data.reply.code != 354:
             raise MailRefused(data.reply if data else mail.reply, "DATA")
-        [final] = self._exchange(Content(out.data))
+        if last and self.conn.supports("PIPELINING"):
+            final, _bye = self._exchange(Content(out.data), Quit())  # then close() only closes
+        else:
+            [final] = self._exchange(Content(out.data))
         if not final.reply.ok:
             raise MailRefused(final.reply, "the message")
         return SendResult(final.reply, accepted, refused)
@@ -276,7 +281,7 @@ def send(message: Message | bytes, host: str = "localhost", port: int | None = N
     out = prepare(message, sender, recipients)
     with Client(host, port, tls=tls, auth=auth, context=context, timeouts=timeouts,
                 allow_cleartext_auth=allow_cleartext_auth) as client:
-        return client.send_prepared(out)
+        return client.send_prepared(out, last=True)
 
 
 def _literal(address: Address | None) -> str:

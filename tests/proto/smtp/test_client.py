@@ -95,6 +95,20 @@ def test_a_pipelined_transaction(feed):
     assert done.reply.enhanced == "2.0.0" and conn.state is ClientState.READY
 
 
+def test_quit_is_pipelined_behind_the_final_dot_as_in_rfc_2920_section_4():
+    conn = ready()
+    for event in (MailFrom("a@b.c"), RcptTo("d@e.f"), Data()):
+        conn.send(event)
+    conn.data_to_send()
+    answers(conn, b"250 ok\r\n250 ok\r\n354 go\r\n", FEEDS["whole"])
+    conn.send(Content(b"hi"))
+    conn.send(Quit())
+    assert conn.data_to_send() == b"hi\r\n.\r\nQUIT\r\n"
+    got = answers(conn, b"554 5.7.1 refused\r\n221 bye\r\n", FEEDS["whole"])
+    assert [(type(a.command), a.reply.code) for a in got] == [(Content, 554), (Quit, 221)]
+    assert conn.state is ClientState.CLOSED
+
+
 def test_without_pipelining_each_command_waits_for_its_reply():
     conn = ready(b"250 mx.test\r\n")
     conn.send(MailFrom("a@b.c"))

@@ -130,4 +130,6 @@ CLIENT_REPLIES: Final[dict[tuple[type | None, int], ClientState]] = {
 
 #: Commands after which the client waits for the reply before sending anything else: their
 #: outcome changes the state (RFC 2920 §3.1, plus STARTTLS and AUTH which start exchanges).
-BARRIERS: Final = frozenset({Hello, Data, Verify, Noop, Quit, StartTLS, Auth, Content})
+#: The content is not one: RFC 2920 §3.1 lets it open a group, and §4 pipelines QUIT
+#: right behind the final dot (a refused message leaves the session READY either way).
+BARRIERS: Final = frozenset({Hello, Data, Verify, Noop, Quit, StartTLS, Auth})
