@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.headerregistry import AddressHeader
 from email.message import EmailMessage, Message
+from typing import Any
 
 from wirekit.errors import LocalProtocolError
 from wirekit.mail.errors import InvalidMessage
@@ -79,7 +80,7 @@ def prepare(message: Message | bytes, sender: str | None = None,
 
 
 def _addresses(message: Message, name: str) -> list[str]:
-    values = message.get_all(name, [])
+    values: list[Any] = message.get_all(name, [])
     if all(isinstance(v, AddressHeader) for v in values):
         # An EmailMessage parsed its address headers when they were set: no second parse
         # (getaddresses on their text cost more than serialising a 10 kB message).
@@ -105,9 +106,9 @@ class _Generator(email.generator.BytesGenerator):
         if lines:
             # NLCRE.split ends with "" exactly when the text ends with a line break, so the
             # join writes what the base class writes line by line.
-            # (private to the generator, so absent from typeshed's stubs)
-            newline = self._NL  # type: ignore[attr-defined]
-            self.write(newline.join(email.generator.NLCRE.split(lines)))  # type: ignore[attr-defined]
+            newline = self._NL  # type: ignore[attr-defined]  # the generator's, not in stubs
+            breaks = email.generator.NLCRE  # type: ignore[attr-defined]  # not in stubs
+            self.write(newline.join(breaks.split(lines)))
 
 
 def _serialise(message: Message, smtputf8: bool) -> bytes:
