@@ -140,8 +140,17 @@ class Address:
         """The socket family to use; a host name maps to AF_UNSPEC (resolved later)."""
         if self.is_unix:
             return socket.AF_UNIX
-        try:
-            ip = ipaddress.ip_address(self.host or "")
+        host = self.host or ""
+        for family in (socket.AF_INET, socket.AF_INET6):  # a C parse, not ipaddress's
+            try:
+                socket.inet_pton(family, host)
+            except OSError:
+                continue
+            return family
+        if "%" not in host:
+            return socket.AF_UNSPEC
+        try:  # an IPv6 scope (fe80::1%eth0), which only ipaddress reads
+            ip = ipaddress.ip_address(host)
         except ValueError:
             return socket.AF_UNSPEC
         return socket.AF_INET6 if ip.version == 6 else socket.AF_INET
