@@ -56,6 +56,32 @@ def test_teardown_happens_when_the_block_raises(tmp_path):
     assert (tmp_path / "kept" / "new").is_dir()  # a maildir of the caller's is kept
 
 
+def test_deliveries_leave_nothing_in_tmp_and_fall_back_to_rename(tmp_path, monkeypatch):
+    """Each message is linked from tmp/ into new/ (or renamed, where the file system has no
+    hard links); a delivery that fails midway leaves no half file behind."""
+    import os
+
+    import wirekit.mail.store as store_module
+
+    store = MaildirStore(tmp_path / "box")
+    envelope = Envelope("a@b.example", ("c@d.example",))
+    first = store.deliver(b"Subject: one\r\n\r\nx\r\n", envelope, "catcher.test")
+
+    def no_hard_links(src, dst):
+        raise PermissionError("no hard links here")
+
+    monkeypatch.setattr(store_module.os, "link", no_hard_links)
+    second = store.deliver(b"Subject: two\r\n\r\ny\r\n", envelope, "catcher.test")
+    monkeypatch.setattr(store_module.os, "fsync", lambda fd: (_ for _ in ()).throw(
+        OSError(5, "disk gone")))
+    with pytest.raises(OSError, match="disk gone"):
+        store.deliver(b"Subject: three\r\n\r\nz\r\n", envelope, "catcher.test")
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path / "box" / "new")) == sorted([first, second])
+    assert os.listdir(tmp_path / "box" / "tmp") == []
+    assert first != second and [m.subject for m in store] == ["one", "two"]
+
+
 def test_a_standard_mail_reader_opens_the_maildir(tmp_path):
     store = MaildirStore(tmp_path / "box")
     key = store.deliver(b"Subject: hi\r\nFrom: a@b.example\r\n\r\nbody\r\n",

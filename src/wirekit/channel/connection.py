@@ -211,11 +211,7 @@ class Connection:
     # -- remote objects ---------------------------------------------------------------------
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call ``method`` on the object the peer serves (``serve_object``)."""
-        payload = self._encode(make_call(method, args, kwargs))
-        if len(payload) < _COPY_BELOW:
-            self._sendall(self.core.send(payload))
-        else:
-            self._send(payload)
+        self._send(self._encode(make_call(method, args, kwargs)))
         return read_reply(self.recv())
 
     def proxy(self) -> RemoteObject:

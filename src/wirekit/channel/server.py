@@ -205,8 +205,7 @@ class ChannelSession(ConnectionCore):
         except (RemoteProtocolError, LimitExceeded, IncompleteRead) as exc:
             self._end(f"closed: {exc}", logging.WARNING)
             return
-        if data := core.data_to_send():  # the handshake's frames
-            self.shell.send(data)
+        self._flush()  # the handshake's frames
         if self.stopping and self.idle:
             self._end("closed: the server is stopping")
         else:

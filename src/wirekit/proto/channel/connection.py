@@ -86,6 +86,10 @@ AUTHENTICATED: Final = _Sentinel("AUTHENTICATED")
 CLOSED: Final = _Sentinel("CLOSED")
 
 
+#: The states past the handshake: the message size limit applies, nothing is authenticating.
+_SETTLED: Final = frozenset({ChannelState.OPEN, ChannelState.CLOSED})
+
+
 @dataclass(slots=True)
 class Message:
     """One message: the payload of one frame (a ``bytearray`` for a large one, which is
@@ -138,7 +142,7 @@ class ChannelConnection:
 
     @property
     def authenticating(self) -> bool:
-        return self.state not in (ChannelState.OPEN, ChannelState.CLOSED)
+        return self.state not in _SETTLED
 
     @property
     def between_messages(self) -> bool:
@@ -148,8 +152,7 @@ class ChannelConnection:
     @property
     def at_rest(self) -> bool:
         """Authenticated (or closed) and between messages: a server may close it now."""
-        return (self.state is ChannelState.OPEN or self.state is ChannelState.CLOSED) \
-            and not self.buffer.data and self._size is None
+        return self.state in _SETTLED and not self.buffer.data and self._size is None
 
     # -- bytes in ---------------------------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
@@ -236,9 +239,7 @@ class ChannelConnection:
                 size, skip = _LONG.unpack_from(data)[1], 12
             elif size < 0:
                 raise RemoteProtocolError(f"invalid channel frame length {size}")
-            state = self.state
-            limit = self.max_message if state is ChannelState.OPEN \
-                or state is ChannelState.CLOSED else handshake.MAX_AUTH_FRAME
+            limit = self.max_message if self.state in _SETTLED else handshake.MAX_AUTH_FRAME
             if size > limit:
                 self.state = ChannelState.CLOSED
                 raise MessageTooLarge(f"a channel frame of {size} bytes, more than {limit}"
