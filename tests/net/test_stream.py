@@ -204,6 +204,29 @@ def test_connect_refused_is_a_connect_error():
             connect(f"127.0.0.1:{port}")
 
 
+def test_a_connect_nobody_answers_times_out_within_its_deadline():
+    """A listener whose accept queue is full drops the SYN, so the handshake never ends; the
+    connect gives up when its timeout passes, not after the kernel's minutes of retries."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        fillers = []
+        try:
+            for _ in range(8):  # fill the accept queue (its length is the backlog plus one)
+                filler = socket.socket()
+                filler.setblocking(False)
+                filler.connect_ex(listener.getsockname())
+                fillers.append(filler)
+            started = time.monotonic()
+            with pytest.raises(Timeout, match="connect"):
+                connect(listener.getsockname(), timeout=0.3)
+            elapsed = time.monotonic() - started
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert 0.25 <= elapsed < 1.5
+
+
 def test_writing_to_a_reset_connection_is_connection_closed(raw_server):
     def reset(conn: socket.socket) -> None:
         conn.recv(2)  # wait until the client is surely connected, then reset

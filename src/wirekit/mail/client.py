@@ -21,6 +21,7 @@ smtplib leaves to its caller are made here, safely by default:
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -127,7 +128,7 @@ class Client:
         return self
 
     def _hello(self) -> None:
-        name = self.local_hostname or _literal(self.stream.local if self.stream else None)
+        name = self.local_hostname or _literal(self.stream)
         [answer] = self._exchange(Hello(name))
         if not answer.reply.ok:  # RFC 5321 §3.2: an old server; HELO it is
             [answer] = self._exchange(Hello(name, extended=False))
@@ -255,19 +256,26 @@ class Client:
         ``timeouts.read``."""
         conn, stream = self.conn, self.stream
         assert stream is not None
+        if out := conn.data_to_send():
+            stream.sendall(out)
         answers: list[Answer] = []
-        deadline = Deadline(self.timeouts.read)
-        while len(answers) < count:
-            if out := conn.data_to_send():
-                stream.sendall(out)
+        deadline = None  # started when the next answer has to be waited for
+        while count:
             event = conn.next_event()
             if event is NEED_DATA:
-                conn.receive_data(stream.recv(65536, timeout=deadline.remaining("SMTP reply")))
+                if out := conn.data_to_send():  # AUTH's answers to the server's 334s
+                    stream.sendall(out)
+                if deadline is None:
+                    deadline = Deadline(timeout := self.timeouts.read)
+                else:
+                    timeout = deadline.remaining("SMTP reply")
+                conn.receive_data(stream.recv(65536, timeout=timeout))
                 continue
             if not isinstance(event, Answer):
                 raise ConnectionClosed("the SMTP server closed the connection")
             answers.append(event)
-            deadline = Deadline(self.timeouts.read)
+            count -= 1
+            deadline = None
         return answers
 
 
@@ -284,9 +292,11 @@ def send(message: Message | bytes, host: str = "localhost", port: int | None = N
         return client.send_prepared(out, last=True)
 
 
-def _literal(address: Address | None) -> str:
+def _literal(stream: Stream | None) -> str:
     """The EHLO name for our side of the connection (RFC 5321 §4.1.3 address literal)."""
-    if address is None or not address.host:
+    if stream is None or stream.socket.family not in (socket.AF_INET, socket.AF_INET6):
         return "localhost"
-    host = address.host
+    host = stream.socket.getsockname()[0]
+    if host.startswith("::ffff:") and "." in host:
+        host = host[7:]  # an IPv4 address mapped into IPv6: say it as IPv4
     return f"[IPv6:{host}]" if ":" in host else f"[{host}]"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import sys
+from typing import Any
 
 from wirekit.config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS, Limits, Timeouts
 from wirekit.errors import ConnectError, LookupFailed, Timeout
@@ -10,10 +12,12 @@ from wirekit.net.address import Address, AddressLike
 from wirekit.net.deadline import Deadline
 from wirekit.net.options import apply_options
 from wirekit.net.oserrors import translating
-from wirekit.net.stream import DEFAULT, Stream, TimeoutArg, _Default
+from wirekit.net.stream import DEFAULT, Stream, TimeoutArg, _Default, arm_kernel_timeout
 from wirekit.net.tls import TLSLike, client_context
 
 __all__ = ["connect"]
+
+_KERNEL_CONNECT_TIMEOUT = sys.platform == "linux"
 
 
 def connect(
@@ -72,21 +76,25 @@ def _open_tcp(addr: Address, deadline: Deadline, options: dict[str, int | bool] 
               ) -> socket.socket:
     """Try each resolved address in order, sharing one deadline (RFC 8305 without racing)."""
     host = addr.host or "localhost"
-    try:
-        with translating("name lookup", deadline.seconds):
-            infos = socket.getaddrinfo(host, addr.port, addr.family, socket.SOCK_STREAM)
-    except LookupFailed as exc:  # say which name: "Name or service not known" alone is a riddle
-        reason = getattr(exc.__cause__, "strerror", None) or exc.strerror
-        raise LookupFailed(exc.errno, f"cannot resolve {host!r}: {reason}") from exc
-    if not infos:
-        raise LookupFailed(f"no address found for {addr.host!r}")
+    family = addr.family
+    if family != socket.AF_UNSPEC and "%" not in host:
+        # An IP literal: nothing to look up (getaddrinfo would cost a tenth of a connect).
+        infos: list[tuple[Any, ...]] = [(family, socket.SOCK_STREAM, 0, "", (host, addr.port))]
+    else:
+        try:
+            with translating("name lookup", deadline.seconds):
+                infos = socket.getaddrinfo(host, addr.port, family, socket.SOCK_STREAM)
+        except LookupFailed as exc:  # which name: "Name or service not known" is a riddle
+            reason = getattr(exc.__cause__, "strerror", None) or exc.strerror
+            raise LookupFailed(exc.errno, f"cannot resolve {host!r}: {reason}") from exc
+        if not infos:
+            raise LookupFailed(f"no address found for {addr.host!r}")
     last: OSError | None = None
     for family, kind, proto, _, sockaddr in infos:
         sock = socket.socket(family, kind, proto)
         try:
             apply_options(sock, {"nodelay": True, **(options or {})})
-            sock.settimeout(deadline.remaining("connect"))
-            sock.connect(sockaddr)
+            _bounded_connect(sock, sockaddr, deadline.remaining("connect"))
             return sock
         except OSError as exc:
             sock.close()
@@ -100,3 +108,18 @@ def _open_tcp(addr: Address, deadline: Deadline, options: dict[str, int | bool] 
         raise Timeout(f"connect to {addr}", deadline.seconds) from last
     assert last is not None
     raise ConnectError(last.errno, f"cannot connect to {addr}: {last.strerror or last}") from last
+
+
+def _bounded_connect(sock: socket.socket, sockaddr: Any, seconds: float | None) -> None:
+    """Connect within ``seconds``. On Linux a blocking connect honours SO_SNDTIMEO (socket(7):
+    EINPROGRESS when it expires), which saves the non-blocking connect, poll and mode
+    switches of a Python timeout; the socket stays blocking, as a Stream wants it."""
+    if not _KERNEL_CONNECT_TIMEOUT:
+        sock.settimeout(seconds)
+        sock.connect(sockaddr)
+        return
+    arm_kernel_timeout(sock, socket.SO_SNDTIMEO, seconds)
+    try:
+        sock.connect(sockaddr)
+    except BlockingIOError:  # EINPROGRESS: the send timeout passed before the handshake
+        raise TimeoutError("connect timed out") from None

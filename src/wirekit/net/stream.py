@@ -27,7 +27,7 @@ from wirekit.net.framing import Framer
 from wirekit.net.oserrors import translate, translating
 from wirekit.proto.buffer import ReceiveBuffer
 
-__all__ = ["DEFAULT", "Stream"]
+__all__ = ["DEFAULT", "Stream", "arm_kernel_timeout"]
 
 
 class _Default:
@@ -47,6 +47,19 @@ _TIMEVAL = struct.Struct("@ll")
 _REARM_RATIO = 0.9
 _UNSET = -1.0
 _SHUTDOWN = {"read": socket.SHUT_RD, "write": socket.SHUT_WR, "both": socket.SHUT_RDWR}
+
+
+def arm_kernel_timeout(sock: socket.socket, option: int, seconds: float | None) -> None:
+    """Bound the socket's blocking calls in one direction (``SO_RCVTIMEO``/``SO_SNDTIMEO``)
+    in the kernel; the socket is made blocking first, since the kernel's timeout needs it."""
+    if sock.gettimeout() is not None:
+        sock.settimeout(None)
+    if seconds is None:
+        whole, micros = 0.0, 0  # zero means "no timeout" to the kernel
+    else:
+        whole, fraction = divmod(seconds, 1)
+        micros = int(fraction * 1e6) or (0 if whole else 1)
+    sock.setsockopt(socket.SOL_SOCKET, option, _TIMEVAL.pack(int(whole), micros))
 
 
 class Stream:
@@ -393,14 +406,7 @@ class Stream:
             self.socket.settimeout(seconds)
             self._rcv_armed = self._snd_armed = seconds
             return
-        if self.socket.gettimeout() is not None:
-            self.socket.settimeout(None)  # kernel timeouts need a blocking socket
-        if seconds is None:
-            whole, micros = 0.0, 0  # zero means "no timeout" to the kernel
-        else:
-            whole, fraction = divmod(seconds, 1)
-            micros = int(fraction * 1e6) or (0 if whole else 1)
-        self.socket.setsockopt(socket.SOL_SOCKET, option, _TIMEVAL.pack(int(whole), micros))
+        arm_kernel_timeout(self.socket, option, seconds)
         if receiving:
             self._rcv_armed = seconds
         else:

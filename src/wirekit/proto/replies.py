@@ -116,8 +116,8 @@ class ReplyParser:
     ``enhanced=False`` leaves RFC 3463 codes in the text (FTP has none).
     """
 
-    __slots__ = ("_buffer", "_code", "_eof", "_failed", "_lines", "enhanced", "ftp",
-                 "max_line", "max_lines")
+    __slots__ = ("_buffer", "_code", "_eof", "_failed", "_lines", "_scan_from", "enhanced",
+                 "ftp", "max_line", "max_lines")
 
     def __init__(self, *, ftp: bool = False, enhanced: bool = True,
                  max_line: int = MAX_REPLY_LINE, max_lines: int = MAX_REPLY_LINES) -> None:
@@ -128,6 +128,7 @@ class ReplyParser:
         self._lines: list[bytes] = []
         self._eof = False
         self._failed = False
+        self._scan_from = 0  # where the search for the next CRLF may start
 
     def receive_data(self, data: bytes) -> None:
         if data:
@@ -149,6 +150,7 @@ class ReplyParser:
 
     def take_unparsed(self) -> bytes:
         """Remove and return what arrived beyond the last whole reply."""
+        self._scan_from = 0
         return self._buffer.take_all()
 
     def next_reply(self) -> Reply | None:
@@ -163,17 +165,22 @@ class ReplyParser:
             raise
 
     def _next(self) -> Reply | None:
-        buffer = self._buffer
+        # Lines are cut here rather than through ReceiveBuffer.read_until: a session is a
+        # handful of short replies and a call per line was a tenth of a client's time.
+        data, limit = self._buffer.data, self.max_line
         while True:
-            try:
-                raw = buffer.read_until(b"\r\n", self.max_line, keep=False)
-            except MessageTooLarge:
-                raise MessageTooLarge(f"a reply line is longer than {self.max_line} octets",
-                                      limit="max_line") from None
-            if raw is None:
-                if self._eof and (buffer or self._code is not None):
+            end = data.find(b"\r\n", self._scan_from, limit + 2)
+            if end < 0:
+                if len(data) > limit + 1:  # a CR at the limit may still be a CRLF's first half
+                    raise MessageTooLarge(f"a reply line is longer than {limit} octets",
+                                          limit="max_line")
+                if self._eof and (data or self._code is not None):
                     raise RemoteProtocolError("the connection closed in the middle of a reply")
+                self._scan_from = max(0, len(data) - 1)  # a byte-by-byte drip stays linear
                 return None
+            raw = bytes(data[:end])
+            del data[:end + 2]
+            self._scan_from = 0
             reply = self._line(raw)
             if reply is not None:
                 return reply
@@ -182,6 +189,8 @@ class ReplyParser:
         """Take one line (CRLF removed); the reply when it was the last line."""
         if b"\n" in raw or b"\r" in raw:
             raise RemoteProtocolError(f"bare CR or LF inside a reply line: {raw[:80]!r}")
+        if self._code is None and raw[3:4] == b" " and raw[:3].isdigit() and b"0" < raw[:1] < b"6":
+            return self._reply(int(raw[:3]), [raw[4:]])  # one line, the common case
         match = _LINE.fullmatch(raw)
         code = self._code
         if code is not None and self.ftp and (match is None or match.group(1) != code
@@ -211,7 +220,7 @@ class ReplyParser:
         # RFC 6531 §3.7.4: reply text may be UTF-8; anything else is shown, not trusted.
         lines = [line.decode("utf-8", "replace") for line in raw_lines]
         enhanced = None
-        if self.enhanced and (match := _ENHANCED.match(lines[0])) is not None \
+        if self.enhanced and lines[0][1:2] == "." and (match := _ENHANCED.match(lines[0])) \
                 and int(match.group(1)) == code // 100:
             enhanced = match.group(0).rstrip(" ")
             prefix = len(enhanced)

@@ -82,6 +82,7 @@ class ClientConnection:
         self._sasl: list[str] = []  # AUTH LOGIN's answers, for the 334s still to come
         self._mail: MailFrom | None = None
         self._mail_refused = False
+        self._barriers = 0  # commands in _waiting after which nothing may be pipelined
 
     # -- bytes ------------------------------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
@@ -89,8 +90,11 @@ class ClientConnection:
         self._parser.receive_data(data)
 
     def data_to_send(self) -> bytes:
-        out, self._out = self._out, []
-        return b"".join(out)
+        out = self._out
+        if not out:
+            return b""
+        self._out = []
+        return out[0] if len(out) == 1 else b"".join(out)
 
     @property
     def waiting(self) -> int:
@@ -113,36 +117,36 @@ class ClientConnection:
         kind = type(event)
         if kind not in row:
             raise LocalProtocolError(f"can't send {kind.__name__} in state {self.state.value}")
-        if self._waiting and (
-                not self.supports("PIPELINING")
-                or any(type(w) in BARRIERS for w in self._waiting)):
+        if self._waiting and (self._barriers or "PIPELINING" not in self.extensions):
             raise LocalProtocolError(f"can't send {kind.__name__} before the reply to "
                                      f"{type(self._waiting[-1]).__name__}")
-        line = self._encode(event)
-        self._out.append(line)
+        self._out.append(self._encode(kind, event))
         self._waiting.append(event)
+        if kind in BARRIERS:
+            self._barriers += 1
         if (new := row[kind]) is not None:
             self.state = new
-        if isinstance(event, MailFrom):
-            self._mail, self._mail_refused = event, False
+        if kind is MailFrom:
+            self._mail, self._mail_refused = event, False  # type: ignore[assignment]  # kind
 
-    def _encode(self, event: Command) -> bytes:
-        if isinstance(event, Hello):
+    def _encode(self, kind: type, event: Any) -> bytes:
+        # Exact types, as CLIENT_SENDS has them; the content first (one per message).
+        if kind is Content:
+            return stuff(event.data, self.max_line)
+        if kind is RcptTo:
+            return self._rcpt_line(event)
+        if kind is MailFrom:
+            return self._mail_line(event)
+        if kind is Hello:
             verb = "EHLO" if event.extended else "HELO"
             return f"{verb} {check_domain(event.domain)}\r\n".encode()
-        if isinstance(event, MailFrom):
-            return self._mail_line(event)
-        if isinstance(event, RcptTo):
-            return self._rcpt_line(event)
-        if isinstance(event, Content):
-            return stuff(event.data, self.max_line)
-        if isinstance(event, Auth):
+        if kind is Auth:
             return self._auth_line(event)
-        if isinstance(event, Verify) and not event.argument.isprintable():
+        if kind is Verify and not event.argument.isprintable():
             raise LocalProtocolError(f"refusing to send VRFY {event.argument!r}")
-        if isinstance(event, StartTLS) and self.tls:
+        if kind is StartTLS and self.tls:
             raise LocalProtocolError("TLS is already active")
-        return _SIMPLE[type(event)](event).encode() + b"\r\n"
+        return _SIMPLE[kind](event).encode() + b"\r\n"
 
     def _rcpt_line(self, event: RcptTo) -> bytes:
         address = check_address(event.address)
@@ -214,24 +218,28 @@ class ClientConnection:
                 return Answer(None, reply)
             raise RemoteProtocolError(f"the server sent a reply nobody asked for: {reply}")
         command = self._waiting.popleft()
-        if isinstance(command, Auth) and reply.code == 334:
+        code = reply.code
+        kind = None if command is None else type(command)
+        if kind is Auth and code == 334:
             self._out.append((self._sasl.pop(0) if self._sasl else "*").encode() + b"\r\n")
             self._waiting.appendleft(command)
             return None
-        kind = None if command is None else type(command)
-        if isinstance(command, StartTLS) and reply.ok and self._parser.buffered:
+        if kind in BARRIERS:
+            self._barriers -= 1
+        ok = 200 <= code < 300
+        if kind is StartTLS and ok and self._parser.buffered:
             raise RemoteProtocolError(
                 f"{self._parser.buffered} bytes arrived behind the 220 to STARTTLS, in the "
                 "clear: an injection into the TLS session (SECURITY.md M02)")
-        if isinstance(command, Hello) and reply.ok:
+        if kind is Hello and ok:
             self.state = _C.READY
-            if command.extended:
+            if command.extended:  # type: ignore[union-attr]  # kind is Hello
                 self.extensions = _extensions(reply)
-        if isinstance(command, MailFrom) and not reply.ok:
+        elif kind is MailFrom and not ok:
             self._mail_refused = True
-        if (new := CLIENT_REPLIES.get((kind, reply.kind))) is not None:
+        if (new := CLIENT_REPLIES.get((kind, code // 100))) is not None:
             self.state = new
-        if reply.code == 421:
+        if code == 421:
             self.state = _C.CLOSED
         elif self._mail_refused and not self._waiting and self.state is _C.MAIL:
             self.state = _C.READY  # the transaction failed with nothing left in flight
