@@ -93,7 +93,10 @@ def _open_tcp(addr: Address, deadline: Deadline, options: dict[str, int | bool] 
     for family, kind, proto, _, sockaddr in infos:
         sock = socket.socket(family, kind, proto)
         try:
-            apply_options(sock, {"nodelay": True, **(options or {})})
+            if options:
+                apply_options(sock, {"nodelay": True, **options})
+            else:  # the usual case, without the generic table's lookups
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             _bounded_connect(sock, sockaddr, deadline.remaining("connect"))
             return sock
         except OSError as exc:
