@@ -127,7 +127,7 @@ class ClientConnection:
         if (new := row[kind]) is not None:
             self.state = new
         if kind is MailFrom:
-            self._mail, self._mail_refused = event, False  # type: ignore[assignment]  # kind
+            self._mail, self._mail_refused = event, False  # type: ignore[assignment]  # kind is MailFrom
 
     def _encode(self, kind: type, event: Any) -> bytes:
         # Exact types, as CLIENT_SENDS has them; the content first (one per message).
