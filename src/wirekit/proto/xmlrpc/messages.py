@@ -97,7 +97,11 @@ def _declares_nothing(data: bytes) -> bool:
     that starts with ``<`` in an ASCII-compatible encoding (no NUL among the first bytes,
     which is how expat recognises UTF-16 and UTF-32; every 8-bit encoding expat accepts maps
     ``<`` and ``!`` to their ASCII bytes, expat's own rule for unknown encodings)."""
-    return data[:1] == b"<" and b"\x00" not in data[:4] and b"<!" not in data
+    if data[:1] != b"<" or b"\x00" in data[:4]:
+        return False
+    # A one-byte search runs at memchr speed; the two-byte one cost 1.5 ms a MiB here. A
+    # document without "!" (base64 has none) needs no second look.
+    return b"!" not in data or b"<!" not in data
 
 
 def _parse(data: bytes, limits: RPCLimits, root_tag: str) -> Element:
