@@ -10,6 +10,8 @@ the clients run in this process.
 * **stdlib xmlrpc**: ``SimpleXMLRPCServer`` with an HTTP/1.1 handler (keep-alive, its best
   case) and ``ServerProxy(use_builtin_types=True)``.
 * **wirekit XML-RPC / JSON-RPC**: ``RPCServer`` (threads mode) and the proxies.
+* **floor**: not a contender. Raw sockets, HTTP cut by hand without a check, expat and
+  pybase64: the fastest an XML-RPC call can be in CPython here, so the ceiling of any ratio.
 * **multiprocessing.connection**: a ``Listener`` whose loop answers ``(name, args)`` pickles.
 * **wirekit channel**: ``ObjectServer`` (threads mode) and ``Client.proxy()``, msgpack.
 * **Pyro5** (serpent, its default) and **rpyc** (a ``Service``, brine): their own servers.
@@ -85,6 +87,8 @@ def serve(kind: str) -> None:
                         conn.send(getattr(service, name)(*args))
                 except EOFError:
                     pass
+    elif kind == "floor-xmlrpc":
+        _serve_floor(announce)
     elif kind == "wirekit-channel":
         from wirekit.channel import ObjectServer
 
@@ -215,8 +219,97 @@ def _rpyc(port: int) -> Calls:
     return (lambda: link.root.add(3, 5), lambda: link.root.echo(BLOB), link.close)
 
 
+# -- the floor: what an XML-RPC call costs with nothing but sockets and expat -----------------
+# Not a contender: HTTP/1.1 keep-alive cut by hand (no checks at all), a fresh expat parser per
+# document, base64 by pybase64. No Python implementation that parses the XML can beat it, so
+# it shows which targets are reachable at all on this machine.
+
+_FLOOR_REQUEST = ("POST /RPC2 HTTP/1.1\r\nHost: bench\r\nContent-Type: text/xml\r\n"
+                  "Content-Length: {}\r\n\r\n")
+_FLOOR_RESPONSE = "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n"
+
+
+def _floor_text(body: bytes) -> list[str]:
+    """The character data of each element, in order (what any unmarshaller has to read)."""
+    from xml.parsers import expat
+
+    texts: list[str] = []
+    parser = expat.ParserCreate()
+    parser.CharacterDataHandler = texts.append
+    parser.Parse(body, True)
+    return texts
+
+
+def _floor_read(sock: Any, buffer: bytearray) -> bytes:
+    """One message's body; what follows it stays in ``buffer``."""
+    while (end := buffer.find(b"\r\n\r\n")) < 0:
+        buffer += sock.recv(1 << 20) or b"?"
+    start = buffer.find(b"Content-Length: ") + 16
+    total = end + 4 + int(buffer[start:buffer.find(b"\r\n", start)])
+    while len(buffer) < total:
+        buffer += sock.recv(1 << 20)
+    body = bytes(buffer[end + 4:total])
+    del buffer[:total]
+    return body
+
+
+def _serve_floor(announce: Callable[[int], None]) -> None:
+    import socket
+
+    import pybase64
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    announce(listener.getsockname()[1])
+    while True:
+        conn, _ = listener.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buffer = bytearray()
+        with conn:
+            while True:
+                try:
+                    texts = _floor_text(_floor_read(conn, buffer))
+                except (OSError, ValueError):
+                    break
+                if texts[0] == "echo":
+                    data = pybase64.b64decode("".join(texts[1:]))
+                    value = f"<base64>{pybase64.b64encode(data).decode()}</base64>"
+                else:
+                    value = f"<int>{int(texts[1]) + int(texts[2])}</int>"
+                out = (f"<?xml version='1.0'?>\n<methodResponse><params><param><value>{value}"
+                       "</value></param></params></methodResponse>").encode()
+                conn.sendall(_FLOOR_RESPONSE.format(len(out)).encode() + out)
+
+
+def _floor_xmlrpc(port: int) -> Calls:
+    import socket
+
+    import pybase64
+
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    buffer = bytearray()
+
+    def call(name: str, value: str) -> list[str]:
+        body = (f"<?xml version='1.0'?>\n<methodCall><methodName>{name}</methodName><params>"
+                f"{value}</params></methodCall>").encode()
+        sock.sendall(_FLOOR_REQUEST.format(len(body)).encode() + body)
+        return _floor_text(_floor_read(sock, buffer))
+
+    def add() -> int:
+        return int(call("add", "<param><value><int>3</int></value></param>"
+                               "<param><value><int>5</int></value></param>")[0])
+
+    def echo() -> bytes:
+        encoded = pybase64.b64encode(BLOB).decode()
+        texts = call("echo", f"<param><value><base64>{encoded}</base64></value></param>")
+        return pybase64.b64decode("".join(texts))
+
+    return (add, echo, sock.close)
+
+
 CLIENTS: dict[str, Callable[[int], Calls]] = {
     "stdlib-xmlrpc": _stdlib_xmlrpc, "wirekit-xmlrpc": _wirekit_xmlrpc,
+    "floor-xmlrpc": _floor_xmlrpc,
     "wirekit-jsonrpc": _wirekit_jsonrpc, "multiprocessing": _multiprocessing,
     "wirekit-channel": _wirekit_channel, "pyro5": _pyro5, "rpyc": _rpyc,
 }
@@ -235,12 +328,13 @@ def rate(call: Callable[[], Any], seconds: float) -> float:
 
 
 KINDS = {
-    "xmlrpc": ["stdlib-xmlrpc", "wirekit-xmlrpc", "wirekit-jsonrpc"],
+    "xmlrpc": ["stdlib-xmlrpc", "wirekit-xmlrpc", "wirekit-jsonrpc", "floor-xmlrpc"],
     "channel": ["multiprocessing", "wirekit-channel", "pyro5", "rpyc"],
 }
 RATIOS = [
     ("wirekit XML-RPC / stdlib xmlrpc", "wirekit-xmlrpc", "stdlib-xmlrpc", "3x, echo 10x"),
     ("wirekit JSON-RPC / stdlib xmlrpc", "wirekit-jsonrpc", "stdlib-xmlrpc", ""),
+    ("floor (sockets + expat) / stdlib", "floor-xmlrpc", "stdlib-xmlrpc", "the ceiling"),
     ("wirekit channel / multiprocessing", "wirekit-channel", "multiprocessing", "1.0x"),
     ("wirekit channel / Pyro5", "wirekit-channel", "pyro5", "2x"),
     ("wirekit channel / rpyc", "wirekit-channel", "rpyc", ""),
