@@ -116,7 +116,6 @@ class _Generator(email.generator.BytesGenerator):
             breaks = email.generator.NLCRE  # type: ignore[attr-defined]  # not in stubs
             self.write(newline.join(breaks.split(lines)))
 
-
     def _write_headers(self, msg: Message) -> None:
         policy: Any = self.policy  # set by flatten(); the stubs allow None
         fast = type(policy).fold_binary is _FOLD_BINARY and type(policy)._fold is _POLICY_FOLD
