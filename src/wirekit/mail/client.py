@@ -294,9 +294,8 @@ def send(message: Message | bytes, host: str = "localhost", port: int | None = N
 
 def _literal(stream: Stream | None) -> str:
     """The EHLO name for our side of the connection (RFC 5321 §4.1.3 address literal)."""
-    if stream is None or stream.socket.family not in (socket.AF_INET, socket.AF_INET6):
+    sock = None if stream is None else stream.socket
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
         return "localhost"
-    host = stream.socket.getsockname()[0]
-    if host.startswith("::ffff:") and "." in host:
-        host = host[7:]  # an IPv4 address mapped into IPv6: say it as IPv4
+    host = Address.from_sockaddr(sock.family, sock.getsockname()).host or "localhost"
     return f"[IPv6:{host}]" if ":" in host else f"[{host}]"

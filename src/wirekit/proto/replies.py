@@ -115,8 +115,8 @@ class ReplyParser:
     ``enhanced=False`` leaves RFC 3463 codes in the text (FTP has none).
     """
 
-    __slots__ = ("_buffer", "_code", "_eof", "_failed", "_lines", "_scan_from", "enhanced",
-                 "ftp", "max_line", "max_lines")
+    __slots__ = ("_buffer", "_code", "_eof", "_failed", "_lines", "enhanced", "ftp",
+                 "max_line", "max_lines")
 
     def __init__(self, *, ftp: bool = False, enhanced: bool = True,
                  max_line: int = MAX_REPLY_LINE, max_lines: int = MAX_REPLY_LINES) -> None:
@@ -127,7 +127,6 @@ class ReplyParser:
         self._lines: list[bytes] = []
         self._eof = False
         self._failed = False
-        self._scan_from = 0  # where the search for the next CRLF may start
 
     def receive_data(self, data: bytes) -> None:
         if data:
@@ -149,7 +148,6 @@ class ReplyParser:
 
     def take_unparsed(self) -> bytes:
         """Remove and return what arrived beyond the last whole reply."""
-        self._scan_from = 0
         return self._buffer.take_all()
 
     def next_reply(self) -> Reply | None:
@@ -164,22 +162,17 @@ class ReplyParser:
             raise
 
     def _next(self) -> Reply | None:
-        # Lines are cut here rather than through ReceiveBuffer.read_until: a session is a
-        # handful of short replies and a call per line was a tenth of a client's time.
-        data, limit = self._buffer.data, self.max_line
+        buffer, limit = self._buffer, self.max_line
         while True:
-            end = data.find(b"\r\n", self._scan_from, limit + 2)
-            if end < 0:
-                if len(data) > limit + 1:  # a CR at the limit may still be a CRLF's first half
-                    raise MessageTooLarge(f"a reply line is longer than {limit} octets",
-                                          limit="max_line")
-                if self._eof and (data or self._code is not None):
+            try:
+                raw = buffer.read_until(b"\r\n", limit, keep=False)
+            except MessageTooLarge:
+                raise MessageTooLarge(f"a reply line is longer than {limit} octets",
+                                      limit="max_line") from None
+            if raw is None:
+                if self._eof and (buffer or self._code is not None):
                     raise RemoteProtocolError("the connection closed in the middle of a reply")
-                self._scan_from = max(0, len(data) - 1)  # a byte-by-byte drip stays linear
                 return None
-            raw = bytes(data[:end])
-            del data[:end + 2]
-            self._scan_from = 0
             reply = self._line(raw)
             if reply is not None:
                 return reply

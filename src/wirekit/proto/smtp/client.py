@@ -90,11 +90,8 @@ class ClientConnection:
         self._parser.receive_data(data)
 
     def data_to_send(self) -> bytes:
-        out = self._out
-        if not out:
-            return b""
-        self._out = []
-        return out[0] if len(out) == 1 else b"".join(out)
+        out, self._out = self._out, []
+        return b"".join(out)
 
     @property
     def waiting(self) -> int:
