@@ -81,6 +81,10 @@ class ClientConnection:
             return
         sendall = self.stream.sendall
         sendall(head)
+        if data is not None and progress is None:  # whole, without cutting it into copies
+            sendall(http.send_data(data))
+            sendall(http.send_end_of_message())
+            return
         sent = 0
         for chunk in body.chunks():
             if chunk:

@@ -55,13 +55,29 @@ class StreamedBody:
         return True
 
     def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            while self._more():
-                pass
-            size = len(self._buf)
-        while len(self._buf) < size and self._more():
-            pass
-        return self._take(size)
+        buf = self._buf
+        want = size if size is not None and size >= 0 else None
+        if want is not None and len(buf) >= want:
+            return self._take(want)
+        # Gather the pieces and join them once: growing the buffer and slicing it out again
+        # copied a 1 MiB body three times.
+        pieces = [bytes(buf)] if buf else []
+        have = len(buf)
+        buf.clear()
+        while (want is None or have < want) and not self._done:
+            piece = self._pull()
+            if not piece:
+                self._done = True
+                break
+            pieces.append(piece)
+            have += len(piece)
+        data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        if want is not None and len(data) > want:
+            with memoryview(data) as view:
+                buf += view[want:]
+            data = data[:want]
+        self.bytes_read += len(data)
+        return data
 
     def read1(self, size: int = -1) -> bytes:
         """At most ``size`` bytes with at most one pull (``io.BufferedIOBase.read1``)."""
@@ -112,7 +128,13 @@ class StreamedBody:
         return self._done
 
     def _take(self, size: int) -> bytes:
-        data = bytes(self._buf[:size])
-        del self._buf[:size]
+        buf = self._buf
+        if size >= len(buf):
+            data = bytes(buf)
+            buf.clear()
+        else:
+            with memoryview(buf) as view:
+                data = view[:size].tobytes()
+            del buf[:size]
         self.bytes_read += len(data)
         return data

@@ -84,6 +84,7 @@ DRAIN_LIMIT = 256 * 1024
 LINGER_SECONDS = 2.0
 #: A response is produced in slices of about this size; the next one when the client reads.
 OUTPUT_SLICE = 256 * 1024
+_JOIN_MAX = 64 * 1024  # held output up to this size leaves in one write
 #: An answer up to this size, given without reading all the content, leaves before the rest of
 #: the content is drained.
 EARLY_ANSWER = 64 * 1024
@@ -123,7 +124,7 @@ class _Output:
     def _send_file(self, file: Any, offset: int, count: int) -> int:
         """``sendfile(2)`` through the work's I/O, after the head that is still held."""
         if self.size:
-            self.io.send(self.take())
+            self.flush(self.io.send)
         zero_copy = self._zero_copy
         assert zero_copy is not None  # this method is installed only when it is set
         return zero_copy(file, offset, count)
@@ -132,7 +133,7 @@ class _Output:
         self.parts.append(data)
         self.size += len(data)
         if self.size > 2 * OUTPUT_SLICE and self.in_call:
-            self.io.send(self.take())
+            self.flush(self.io.send)
 
     def full(self) -> bool:
         return self.size >= OUTPUT_SLICE
@@ -142,6 +143,16 @@ class _Output:
         data = parts[0] if len(parts) == 1 else b"".join(parts)
         self.parts, self.size = [], 0
         return data
+
+    def flush(self, send: Callable[[bytes], object]) -> None:
+        """Send what is held: small parts joined into one write, large ones as they are
+        (joining a MiB body to its head would copy it into a fresh buffer first)."""
+        if self.size <= _JOIN_MAX or len(self.parts) == 1:
+            send(self.take())
+            return
+        parts, self.parts, self.size = self.parts, [], 0
+        for part in parts:
+            send(part)
 
 
 class HTTPSession(ConnectionCore):
@@ -327,7 +338,7 @@ class HTTPSession(ConnectionCore):
                 # waits for it (an upload refused with 413 or 403, sent in parts) hears it
                 # at once instead of after the read timeout. A small answer cannot block:
                 # it fits the socket's send buffer even while the client is still sending.
-                work_io.send(output.take())
+                output.flush(work_io.send)
             _drain_rest(conn, exchange, body)
         return exchange
 
@@ -343,7 +354,7 @@ class HTTPSession(ConnectionCore):
         exchange = self.exchange
         output = self.output
         if output is not None and output.size:
-            self.shell.send(output.take())
+            output.flush(self.shell.send)
         if exchange is not None and not exchange.done:
             self.state = _WAITING
             if not getattr(self.shell, "writing_paused", False):

@@ -196,13 +196,15 @@ class Exchange:
             return False
         try:
             code_reason = _STATUS_CACHE.get(status) or parse_status(status)
-            out = self.conn.send_response(code_reason[0], self.headers, body,
-                                          reason=code_reason[1])
+            head, content = self.conn.send_response_parts(code_reason[0], self.headers, body,
+                                                          reason=code_reason[1])
         except LocalProtocolError:
             return False  # a bad header or a wrong length
         self.status_code, self.head_sent = code_reason[0], True
         self.body_bytes = len(body)
-        self.out.write(out)
+        self.out.write(head)
+        if content:
+            self.out.write(content)  # the output joins small parts, sends a large one as is
         return True
 
     def _send_head(self, first: bytes, length: int | None = None) -> None:

@@ -442,6 +442,15 @@ class Connection:
         ``Content-Length`` is added when missing; for HEAD, 204 and 304 the content is not
         sent (RFC 9110 §6.4.1), but HEAD still announces its length.
         """
+        head, content = self.send_response_parts(status, headers, body, reason=reason)
+        return head + content if content else head
+
+    def send_response_parts(
+        self, status: int, headers: Iterable[tuple[str, str]] = (), body: bytes = b"", *,
+        reason: str = "",
+    ) -> tuple[bytes, bytes]:  # fmt: skip
+        """``send_response`` as its head and the framed content that follows it, for a
+        caller that writes a large body without first copying the two into one buffer."""
         if status < 200:
             raise LocalProtocolError("send_response is for final responses; use send()")
         tunnel = self._request_method == "CONNECT" and 200 <= status < 300
@@ -449,16 +458,16 @@ class Connection:
             raise LocalProtocolError("a 2xx answer to CONNECT has no content (RFC 9110 §9.3.6)")
         head = self._respond(Response, status, reason, headers, len(body))
         if self._cstate.states[Role.SERVER] is State.SWITCHED_PROTOCOL:
-            return head  # the tunnel starts right after the head
+            return head, b""  # the tunnel starts right after the head
         writer = self._writer
         if type(writer) is LengthWriter:  # the usual case: the head announced len(body)
-            out = head + body if writer.remaining else head
+            content = body if writer.remaining else b""
         else:
             assert writer is not None
-            out = head + writer.data(body) + writer.end(()) if body else head + writer.end(())
+            content = writer.data(body) + writer.end(()) if body else writer.end(())
         self._cstate.process_event(Role.SERVER, EndOfMessage)
         self._writer = None
-        return out
+        return head, content
 
     def send_data(self, data: bytes) -> bytes:
         """Frame one piece of content for the message being sent."""

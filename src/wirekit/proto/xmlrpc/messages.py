@@ -33,7 +33,14 @@ from lxml import etree as lxml_etree
 from wirekit.data import ParseError, XMLPolicy, fromstring
 from wirekit.errors import LimitExceeded, MessageTooLarge, RemoteProtocolError
 from wirekit.proto.xmlrpc.fault import DEFAULT_RPC_LIMITS, Fault, RPCLimits
-from wirekit.proto.xmlrpc.values import _NOT_XML, _escape, decode_value, encode_value
+from wirekit.proto.xmlrpc.values import (
+    _NOT_XML,
+    Pieces,
+    _escape,
+    decode_value,
+    document,
+    encode_value,
+)
 
 __all__ = [
     "CONTENT_TYPE",
@@ -63,21 +70,21 @@ class Call:
 
 def dumps_call(method: str, params: Iterable[Any] = (), *, max_depth: int = 64) -> bytes:
     """The ``<methodCall>`` document for ``method(*params)``, UTF-8."""
-    out = [_PROLOG, "<methodCall><methodName>", _escape(method), "</methodName><params>"]
+    out: Pieces = [_PROLOG, "<methodCall><methodName>", _escape(method), "</methodName><params>"]
     for param in params:
         out.append("<param>")
         encode_value(param, out, 0, max_depth)
         out.append("</param>")
     out.append("</params></methodCall>")
-    return "".join(out).encode()
+    return document(out)
 
 
 def dumps_response(value: Any, *, max_depth: int = 64) -> bytes:
     """The ``<methodResponse>`` carrying ``value`` (the spec allows exactly one)."""
-    out = [_PROLOG, "<methodResponse><params><param>"]
+    out: Pieces = [_PROLOG, "<methodResponse><params><param>"]
     encode_value(value, out, 0, max_depth)
     out.append("</param></params></methodResponse>")
-    return "".join(out).encode()
+    return document(out)
 
 
 def dumps_fault(fault: Fault) -> bytes:
