@@ -35,6 +35,7 @@ from typing import Any, Final
 from wirekit.errors import ConfigError, RemoteProtocolError
 from wirekit.http.client import Session
 from wirekit.http.client.auth import AuthArg
+from wirekit.http.client.response import Response
 from wirekit.http.client.session import DEFAULT, TimeoutArg
 from wirekit.http.client.tls import VerifyArg
 from wirekit.proto import jsonrpc, xmlrpc
@@ -123,6 +124,11 @@ class _Proxy:
     def _post(self, body: bytes) -> bytes:
         return self.session.post(self.url, data=body, headers=self._headers).content
 
+    def _post_streamed(self, body: bytes | list[bytes]) -> Response:
+        """POST ``body`` (a list of pieces goes out piece by piece) and return the response
+        unread, for a parser that takes its body piece by piece."""
+        return self.session.post(self.url, data=body, headers=self._headers, stream=True)
+
     def __getattr__(self, name: str) -> _Method:
         if name.startswith("_"):
             raise AttributeError(name)
@@ -159,8 +165,12 @@ class XMLRPCProxy(_Proxy):
     def _invoke(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if kwargs:
             raise ConfigError("XML-RPC parameters are positional only")
-        body = xmlrpc.dumps_call(name, args, max_depth=self.limits.max_depth)
-        return xmlrpc.loads_response(self._post(body), self.limits)
+        pieces = xmlrpc.call_pieces(name, args, max_depth=self.limits.max_depth)
+        reader = xmlrpc.DocumentReader(self.limits)
+        with self._post_streamed(pieces[0] if len(pieces) == 1 else pieces) as response:
+            for piece in response.iter_bytes():
+                reader.feed(piece)
+        return reader.response()
 
     def batch(self) -> XMLRPCBatch:
         """Collect calls, then run them in one ``system.multicall`` when the ``with`` block

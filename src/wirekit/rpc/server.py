@@ -34,7 +34,7 @@ from wirekit.proto.xmlrpc import (
     Fault,
     RPCLimits,
 )
-from wirekit.rpc.body import BodyRefused, read_body
+from wirekit.rpc.body import BodyRefused, body_pieces, read_body
 from wirekit.rpc.dispatch import Dispatcher, logger
 
 __all__ = ["JSONRPCApp", "RPCServer", "XMLRPCApp"]
@@ -62,7 +62,7 @@ class _RPCApp:
                  ) -> Iterable[bytes]:
         try:
             self._check_request(environ)
-            body = read_body(environ, self.limits.max_bytes)
+            answer = self.respond(environ)
         except BodyRefused as refused:
             message = f"{refused}\n".encode()
             headers = [*_PLAIN, ("Content-Length", str(len(message)))]
@@ -70,12 +70,12 @@ class _RPCApp:
                 headers.append(("Allow", "POST"))
             start_response(_REASONS[refused.status], headers)
             return [message]
-        answer = self.answer(body)
-        if not answer:  # JSON-RPC: nothing but notifications
+        length = sum(map(len, answer))
+        if not length:  # JSON-RPC: nothing but notifications
             start_response("204 No Content", [])
             return []
-        start_response("200 OK", [*self._headers, ("Content-Length", str(len(answer)))])
-        return [answer]
+        start_response("200 OK", [*self._headers, ("Content-Length", str(length))])
+        return answer
 
     def _check_request(self, environ: dict[str, Any]) -> None:
         if environ.get("REQUEST_METHOD") != "POST":
@@ -85,6 +85,10 @@ class _RPCApp:
             if kind not in self.accepted_types:
                 raise BodyRefused(415, f"Content-Type must be {self.content_type}, not "
                                        f"{kind[:60]!r}")
+
+    def respond(self, environ: dict[str, Any]) -> list[bytes]:
+        """The response body for the request in ``environ``, in pieces to send in turn."""
+        return [self.answer(read_body(environ, self.limits.max_bytes))]
 
     def answer(self, body: bytes) -> bytes:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -96,23 +100,34 @@ class XMLRPCApp(_RPCApp):
     content_type = xmlrpc.CONTENT_TYPE
     accepted_types = ("text/xml", "application/xml")
 
+    def respond(self, environ: dict[str, Any]) -> list[bytes]:
+        # The body goes into the parser piece by piece as it arrives: a large call is never
+        # joined into one buffer (DocumentReader).
+        reader = xmlrpc.DocumentReader(self.limits)
+        for piece in body_pieces(environ, self.limits.max_bytes):
+            reader.feed(piece)
+        return self._answer(reader.call)
+
     def answer(self, body: bytes) -> bytes:
         """The response document for a request body (a fault for every failure)."""
+        return b"".join(self._answer(lambda: xmlrpc.loads_call(body, self.limits)))
+
+    def _answer(self, load: Callable[[], xmlrpc.Call]) -> list[bytes]:
         limits = self.limits
         try:
-            call = xmlrpc.loads_call(body, limits)
+            call = load()
         except LimitExceeded as exc:
-            return xmlrpc.dumps_fault(Fault(INVALID_REQUEST, f"Invalid request: {exc}"))
+            return [xmlrpc.dumps_fault(Fault(INVALID_REQUEST, f"Invalid request: {exc}"))]
         except ProtocolError as exc:
-            return xmlrpc.dumps_fault(Fault(PARSE_ERROR, f"Parse error: {exc}"))
+            return [xmlrpc.dumps_fault(Fault(PARSE_ERROR, f"Parse error: {exc}"))]
         try:
             result = self.dispatcher.call(call.method, call.params)
-            return xmlrpc.dumps_response(result, max_depth=limits.max_depth)
+            return xmlrpc.response_pieces(result, max_depth=limits.max_depth)
         except Fault as fault:
-            return xmlrpc.dumps_fault(fault)
+            return [xmlrpc.dumps_fault(fault)]
         except (LocalProtocolError, LimitExceeded) as exc:
             logger.warning("the result of %s cannot be sent: %s", call.method, exc)
-            return xmlrpc.dumps_fault(Fault(INTERNAL_ERROR, f"Internal error: {exc}"))
+            return [xmlrpc.dumps_fault(Fault(INTERNAL_ERROR, f"Internal error: {exc}"))]
 
 
 class JSONRPCApp(_RPCApp):

@@ -317,3 +317,29 @@ def test_prefork_workers_are_processes_running_threads():
 
     assert (Prefork(worker_mode=Async()).multithread, Prefork().multiprocess) == (True, True)
     assert not Prefork(worker_mode=Sync()).multithread
+
+
+BIG = bytes(range(256)) * 4096  # 1 MiB
+
+
+@pytest.mark.parametrize("shape", ["whole", "pieces"])
+def test_a_large_body_both_ways_keeps_the_connection_in_step(http_server, mode, shape):
+    """A 1 MiB request body read back in uneven sizes, answered as one bytes object (head
+    and body leave in two writes, not joined) or as pieces; the next request on the same
+    connection still reads its own answer."""
+    def app(environ, start_response):
+        stream = environ["wsgi.input"]
+        parts = [stream.read(1), stream.read(70_000), stream.read1(5), stream.read(0)]
+        parts.append(stream.read())
+        body = b"".join(parts)
+        out = [body] if shape == "whole" else [b"<", body, b">"]
+        start_response("200 OK", [("Content-Length", str(sum(map(len, out))))])
+        return out
+
+    server = http_server(app, mode)
+    conn = http.client.HTTPConnection(server.address.host, server.address.port, timeout=10)
+    for payload in (BIG, b"small", BIG[:300_000]):
+        conn.request("POST", "/", body=payload)
+        response = conn.getresponse()
+        expected = payload if shape == "whole" else b"<" + payload + b">"
+        assert (response.status, response.read()) == (200, expected)

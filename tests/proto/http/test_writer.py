@@ -47,6 +47,22 @@ def test_known_body_gets_content_length_and_one_buffer() -> None:
     assert out.endswith(b"\r\n\r\nhello")
 
 
+@pytest.mark.parametrize(("request_bytes", "content"), [
+    (GET11, b"hello"), (HEAD11, b""), (GET10, b"hello"),
+])
+def test_send_response_parts_is_send_response_cut_after_the_head(request_bytes: bytes,
+                                                                 content: bytes) -> None:
+    """For a large body the caller writes the content after the head instead of joining
+    them; the parts are exactly what ``send_response`` gives, and the state moves the same."""
+    whole_conn, parts_conn = server_with(request_bytes), server_with(request_bytes)
+    whole = whole_conn.send_response(200, [("Content-Type", "text/plain")], b"hello")
+    head, rest = parts_conn.send_response_parts(200, [("Content-Type", "text/plain")],
+                                                b"hello")
+    assert DATE.sub(b"", head + rest) == DATE.sub(b"", whole)
+    assert rest == content and head.endswith(b"\r\n\r\n")
+    assert parts_conn.states == whole_conn.states
+
+
 def test_streamed_body_is_chunked_for_http11() -> None:
     conn = server_with(GET11)
     head = conn.send(Response(200, [("Content-Type", "text/plain")]))

@@ -26,11 +26,14 @@ from wirekit.proto.xmlrpc.fault import (
 from wirekit.proto.xmlrpc.messages import (
     CONTENT_TYPE,
     Call,
+    DocumentReader,
+    call_pieces,
     dumps_call,
     dumps_fault,
     dumps_response,
     loads_call,
     loads_response,
+    response_pieces,
 )
 
 __all__ = [
@@ -43,11 +46,14 @@ __all__ = [
     "METHOD_NOT_FOUND",
     "PARSE_ERROR",
     "Call",
+    "DocumentReader",
     "Fault",
     "RPCLimits",
+    "call_pieces",
     "dumps_call",
     "dumps_fault",
     "dumps_response",
     "loads_call",
     "loads_response",
+    "response_pieces",
 ]

@@ -39,7 +39,7 @@ import pybase64
 
 from wirekit.errors import LimitExceeded, LocalProtocolError, RemoteProtocolError
 
-__all__ = ["Pieces", "decode_value", "document", "encode_value"]
+__all__ = ["Pieces", "decode_value", "document", "document_pieces", "encode_value"]
 
 #: What ``encode_value`` appends to: text, and ``<base64>`` content as ASCII bytes.
 Pieces = list[str | bytes]
@@ -113,7 +113,12 @@ def document(out: Pieces) -> bytes:
     try:
         return "".join(out).encode()  # type: ignore[arg-type]  # TypeError: a bytes piece
     except TypeError:
-        pass
+        return b"".join(document_pieces(out))
+
+
+def document_pieces(out: Pieces) -> list[bytes]:
+    """The document as UTF-8 pieces: each run of text joined and encoded, each ``<base64>``
+    content as it is, so a MiB of it reaches the socket without being copied again."""
     pieces: list[bytes] = []
     run: list[str] = []
     for piece in out:
@@ -126,7 +131,7 @@ def document(out: Pieces) -> bytes:
             run.append(piece)  # type: ignore[arg-type]  # str: the only other kind
     if run:
         pieces.append("".join(run).encode())
-    return b"".join(pieces)
+    return pieces
 
 
 def _other(value: Any, out: Pieces, depth: int, max_depth: int) -> None:
