@@ -30,12 +30,12 @@ graceful stop           an idle connection closes at once, a busy one after its 
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from typing import Any, ClassVar
 
 from wirekit.channel.connection import (
+    SCALARS,
     channel_address,
     check_serializer,
     copies_payload,
@@ -137,6 +137,8 @@ class ChannelSession(ConnectionCore):
         self.working = self.stopping = False
         self.opened = shell.now()
         self.message_since: float | None = None
+        self.payload: bytes | bytearray = b""  # the message of the call in flight
+        self._work = Work(self._call)
         self._flush()
         self._arm()
 
@@ -179,7 +181,7 @@ class ChannelSession(ConnectionCore):
         self.served = True
         core = self.core
         if core.at_rest and not core.eof and not self.stopping:
-            self._arm()  # nothing more arrived during the call (the usual case)
+            self._arm_idle()  # nothing more arrived during the call (the usual case)
         else:
             self._pump()
 
@@ -196,7 +198,10 @@ class ChannelSession(ConnectionCore):
                 assert isinstance(event, Message)
                 self.working = True
                 self.message_since = None
-                self.shell.run(Work(functools.partial(self._call, event.payload)))
+                # One call in flight at a time: the session's one Work object carries it.
+                work, self.payload = self._work, event.payload
+                work.result = work.error = None
+                self.shell.run(work)
                 return
         except AuthenticationError as exc:
             self._flush()
@@ -211,11 +216,13 @@ class ChannelSession(ConnectionCore):
         else:
             self._arm()
 
-    def _call(self, payload: bytes | bytearray, io: WorkIO) -> bytes:
-        """(Work) decode the call, run it, encode the answer: a small one is returned as its
-        frame's bytes, a large one sent from here, header then payload, straight from the
-        serializer's buffer (no copy to put them together, no fresh megabytes per reply)."""
+    def _call(self, io: WorkIO) -> bytes:
+        """(Work) decode the call in ``payload``, run it, encode the answer: a small one is
+        returned as its frame's bytes, a large one sent from here, header then payload,
+        straight from the serializer's buffer (no copy to put them together, no fresh
+        megabytes per reply)."""
         serializer, dispatcher, encode = self.serializer, self.server.dispatcher, self.encode
+        payload, self.payload = self.payload, b""
         try:
             try:
                 name, args, kwargs = check_call(serializer.loads(payload))
@@ -226,7 +233,10 @@ class ChannelSession(ConnectionCore):
                 # which the session reads only after this call is answered.
                 if self.recycles and type(payload) is bytearray:  # a large one
                     self.core.recycle(payload)
-            reply = encode(result_reply(dispatcher.invoke(name, args, kwargs)))
+            result = dispatcher.invoke(name, args, kwargs)
+            # A scalar's reply is a few bytes: packed straight to bytes (see SCALARS).
+            reply = (serializer.dumps if type(result) in SCALARS else encode)(
+                result_reply(result))
         except Fault as fault:
             reply = encode(fault_reply(fault))
         except (LocalProtocolError, LimitExceeded) as exc:
@@ -245,9 +255,7 @@ class ChannelSession(ConnectionCore):
         """The deadline for what the connection waits for now."""
         shell, timeouts, core = self.shell, self.server.timeouts, self.core
         if core.at_rest:  # between calls: the usual case
-            self.message_since = None
-            idle = timeouts.idle
-            shell.set_deadline(None if idle is None else shell.now() + idle)
+            self._arm_idle()
             return
         if core.authenticating:
             limit = timeouts.handshake
@@ -257,6 +265,11 @@ class ChannelSession(ConnectionCore):
             self.message_since = shell.now()
         limit = timeouts.message
         shell.set_deadline(None if limit is None else self.message_since + limit)
+
+    def _arm_idle(self) -> None:
+        self.message_since = None
+        idle, shell = self.server.timeouts.idle, self.shell
+        shell.set_deadline(None if idle is None else shell.now() + idle)
 
     def _end(self, outcome: str, level: int = logging.INFO, close: bool = False) -> None:
         self.outcome, self.level = outcome, level

@@ -86,10 +86,6 @@ AUTHENTICATED: Final = _Sentinel("AUTHENTICATED")
 CLOSED: Final = _Sentinel("CLOSED")
 
 
-#: The states past the handshake: the message size limit applies, nothing is authenticating.
-_SETTLED: Final = frozenset({ChannelState.OPEN, ChannelState.CLOSED})
-
-
 @dataclass(slots=True)
 class Message:
     """One message: the payload of one frame (a ``bytearray`` for a large one, which is
@@ -142,7 +138,10 @@ class ChannelConnection:
 
     @property
     def authenticating(self) -> bool:
-        return self.state not in _SETTLED
+        # Identity tests, not set membership: an Enum member hashes in Python (3.11), and a
+        # server asks this a few times per call.
+        state = self.state
+        return state is not ChannelState.OPEN and state is not ChannelState.CLOSED
 
     @property
     def between_messages(self) -> bool:
@@ -152,7 +151,9 @@ class ChannelConnection:
     @property
     def at_rest(self) -> bool:
         """Authenticated (or closed) and between messages: a server may close it now."""
-        return self.state in _SETTLED and not self.buffer.data and self._size is None
+        state = self.state
+        return (state is ChannelState.OPEN or state is ChannelState.CLOSED) \
+            and not self.buffer.data and self._size is None
 
     # -- bytes in ---------------------------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
@@ -239,7 +240,7 @@ class ChannelConnection:
                 size, skip = _LONG.unpack_from(data)[1], 12
             elif size < 0:
                 raise RemoteProtocolError(f"invalid channel frame length {size}")
-            limit = self.max_message if self.state in _SETTLED else handshake.MAX_AUTH_FRAME
+            limit = handshake.MAX_AUTH_FRAME if self.authenticating else self.max_message
             if size > limit:
                 self.state = ChannelState.CLOSED
                 raise MessageTooLarge(f"a channel frame of {size} bytes, more than {limit}"
