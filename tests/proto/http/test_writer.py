@@ -255,3 +255,41 @@ def test_wrong_role_and_state() -> None:
 def test_bytes_fields_are_accepted_as_latin1() -> None:
     out = server_with(GET11).send_response(200, [(b"X", b"\xe9")], b"")  # type: ignore[list-item]
     assert b"X: \xe9\r\n" in out
+
+
+REQUEST_FIELDS = [("Host", "example.com"), ("Content-Type", "text/xml")]
+
+
+def _finished_cycle(conn: Connection) -> None:
+    conn.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    assert isinstance(conn.next_event(), Response)
+    assert isinstance(conn.next_event(), EndOfMessage)
+    conn.start_next_cycle()
+
+
+@pytest.mark.parametrize("body", [b"", b"<call/>"])
+def test_send_request_is_the_three_sends_in_one_buffer(body: bytes) -> None:
+    """The client hot path gives the bytes and states of the event path, again and again
+    (the repeated head comes from the memo, with a fresh length writer each time)."""
+    whole, events = Connection(Role.CLIENT), Connection(Role.CLIENT)
+    for _ in range(3):
+        out = whole.send_request("POST", "/RPC2", REQUEST_FIELDS, body)
+        fields = [*REQUEST_FIELDS, ("Content-Length", str(len(body)))] if body \
+            else REQUEST_FIELDS
+        expected = events.send(Request("POST", "/RPC2", fields))
+        expected += (events.send(Data(body)) if body else b"") + events.send(EndOfMessage())
+        assert out == expected
+        assert whole.states == events.states == {Role.CLIENT: State.DONE,
+                                                 Role.SERVER: State.SEND_RESPONSE}
+        _finished_cycle(whole)
+        _finished_cycle(events)
+
+
+def test_send_request_refuses_before_any_state_changes() -> None:
+    conn = Connection(Role.CLIENT)
+    with pytest.raises(LocalProtocolError):  # the declared length is not the body's
+        conn.send_request("POST", "/", [*REQUEST_FIELDS, ("Content-Length", "10")], b"short")
+    with pytest.raises(LocalProtocolError):  # injection: refused even after a clean one
+        conn.send_request("POST", "/", [("Host", "a"), ("X", "1\r\nEvil: 1")], b"x")
+    assert conn.our_state is State.IDLE
+    assert conn.send_request("POST", "/", REQUEST_FIELDS, b"ok").endswith(b"\r\n\r\nok")

@@ -66,19 +66,21 @@ class ClientConnection:
         is called as the body goes out."""
         http = self.http
         self.uses += 1
+        data = body.data if body is not None else b""
+        if data is not None and len(data) <= _SMALL_BODY:  # the whole request in one write
+            try:
+                out = http.send_request(method, target, headers, data)
+            except LocalProtocolError as exc:
+                raise InvalidRequest(str(exc)) from None
+            self.stream.sendall(out)
+            if progress is not None and data:
+                progress(len(data), len(data))
+            return
+        assert body is not None  # a body without data, or a large one
         try:
             head = http.send(Request(method, target, headers))
         except LocalProtocolError as exc:
             raise InvalidRequest(str(exc)) from None
-        if body is None:
-            self.stream.sendall(head + http.send_end_of_message())
-            return
-        data = body.data
-        if data is not None and len(data) <= _SMALL_BODY:
-            self.stream.sendall(head + http.send_data(data) + http.send_end_of_message())
-            if progress is not None:
-                progress(len(data), len(data))
-            return
         sendall = self.stream.sendall
         sendall(head)
         if data is not None and progress is None:  # whole, without cutting it into copies

@@ -502,16 +502,36 @@ class Connection:
             self._client_waiting_100 = False
         return out
 
+    def send_request(
+        self, method: str, target: str, headers: Iterable[tuple[str, str]] | Headers,
+        body: bytes = b"",
+    ) -> bytes:  # fmt: skip
+        """A whole request (head, content, end) as one buffer: the client hot path, what
+        ``send(Request(...))``, ``send_data(body)`` and ``send_end_of_message()`` give in
+        turn, without the events. ``Content-Length`` is added when missing and there is a
+        body; the head is checked as ``send`` checks it (a repeated head is checked once)."""
+        # body_length makes the head refuse a Content-Length that differs from the body
+        # before any state changes.
+        head = self._request_head(method, target, headers, len(body))
+        if not body:
+            return head + self.send_end_of_message()
+        return head + self.send_data(body) + self.send_end_of_message()
+
     def _send_request(self, event: Request) -> bytes:
+        return self._request_head(event.method, event.target, event.headers, None)
+
+    def _request_head(self, method: str, target: str,
+                      headers: Iterable[tuple[str, str]] | Headers,
+                      body_length: int | None) -> bytes:
         if self.our_role is not Role.CLIENT:
             raise LocalProtocolError("only a client sends requests")
-        out = request_head(event.method, event.target, event.headers, body_length=None)
+        out = request_head(method, target, headers, body_length=body_length)
         self._cstate.process_event(Role.CLIENT, Request)
-        if event.method == "CONNECT":
+        if method == "CONNECT":
             self._cstate.process_client_switch_proposal(Switch.CONNECT)
         elif out.upgrade:
             self._cstate.process_client_switch_proposal(Switch.UPGRADE)
-        self._request_method = event.method
+        self._request_method = method
         self._writer = out.writer
         self._client_waiting_100 = out.expect_continue
         if not out.keep_alive:

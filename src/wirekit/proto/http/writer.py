@@ -387,6 +387,12 @@ def _response_writer(
     return NO_BODY_WRITER if no_body else CLOSE_WRITER
 
 
+# Recent request heads, as _HEADS for responses: a client sends the same head again and
+# again (an RPC proxy, a poller). Key: every input; value: the head, its writer (a length or
+# the shared chunked writer), keep-alive, expect-continue, upgrade.
+_REQUEST_HEADS: dict[tuple[object, ...], tuple[bytes, int | BodyWriter, bool, bool, bool]] = {}
+
+
 def request_head(
     method: str, target: str, raw_fields: Iterable[tuple[object, object]] | Headers, *,
     body_length: int | None,
@@ -397,6 +403,33 @@ def request_head(
     §6.3 rule 7), unless ``body_length`` says the whole content is known now; to stream a
     body of unknown length, send ``Transfer-Encoding: chunked``.
     """
+    key: tuple[object, ...] | None
+    try:
+        fields = tuple(raw_fields.fields if isinstance(raw_fields, Headers) else raw_fields)
+        key = (method, target, fields, body_length)
+        memo = _REQUEST_HEADS.get(key)
+    except TypeError:  # unhashable fields (lists as pairs): no memo, same result
+        key = memo = None
+    if memo is not None:
+        head, writer, keep_alive, expect_continue, upgrade = memo
+        out = OutgoingHead(head, LengthWriter(writer) if type(writer) is int
+                           else writer, keep_alive)  # type: ignore[arg-type]  # int wrapped
+        out.expect_continue, out.upgrade = expect_continue, upgrade
+        return out
+    out = _build_request_head(method, target, raw_fields, body_length)
+    if key is not None:
+        if len(_REQUEST_HEADS) >= _HEADS_MAX:
+            _REQUEST_HEADS.clear()
+        writer = out.writer
+        _REQUEST_HEADS[key] = (out.head, writer.remaining if type(writer) is LengthWriter
+                               else writer, out.keep_alive, out.expect_continue, out.upgrade)
+    return out
+
+
+def _build_request_head(
+    method: str, target: str, raw_fields: Iterable[tuple[object, object]] | Headers,
+    body_length: int | None,
+) -> OutgoingHead:  # fmt: skip
     check_request_line(method, target)
     fields, managed = _collect(raw_fields, framing_allowed=True)
     if not managed.host:
