@@ -41,6 +41,11 @@ def _method(method: str) -> str:
     return checked
 
 
+# Header pairs already checked: cleared when full, so it stays small whatever is sent.
+_CHECKED: dict[tuple[str, str], None] = {}
+_CHECKED_MAX = 1024
+
+
 def check_headers(headers: HeadersArg) -> list[tuple[str, str | None]]:
     """``headers`` as a list of ``(name, value)``; a ``None`` value removes a default.
     Raises ``InvalidRequest`` for a name that is not a token or a value with CR/LF/NUL."""
@@ -49,6 +54,9 @@ def check_headers(headers: HeadersArg) -> list[tuple[str, str | None]]:
     items = headers.items() if isinstance(headers, Mapping) else headers
     checked: list[tuple[str, str | None]] = []
     for name, value in items:
+        if type(name) is str and type(value) is str and (name, value) in _CHECKED:
+            checked.append((name, value))  # checked before: a client repeats its headers
+            continue
         if isinstance(name, bytes):
             name = name.decode("latin-1")  # noqa: PLW2901
         if isinstance(value, bytes):
@@ -62,6 +70,10 @@ def check_headers(headers: HeadersArg) -> list[tuple[str, str | None]]:
         except LocalProtocolError as exc:
             raise InvalidRequest(str(exc)) from None
         checked.append((name, value))
+        if value is not None:
+            if len(_CHECKED) >= _CHECKED_MAX:
+                _CHECKED.clear()
+            _CHECKED[name, value] = None
     return checked
 
 
