@@ -10,8 +10,11 @@ the clients run in this process.
 * **stdlib xmlrpc**: ``SimpleXMLRPCServer`` with an HTTP/1.1 handler (keep-alive, its best
   case) and ``ServerProxy(use_builtin_types=True)``.
 * **wirekit XML-RPC / JSON-RPC**: ``RPCServer`` (threads mode) and the proxies.
-* **floor**: not a contender. Raw sockets, HTTP cut by hand without a check, expat and
-  pybase64: the fastest an XML-RPC call can be in CPython here, so the ceiling of any ratio.
+* **floor**: not a contender. Raw sockets, HTTP cut by hand without a check, libxml2 (lxml)
+  and pybase64: the fastest an XML-RPC call can be in CPython here, the ceiling of any ratio.
+* **core only**: not a contender either. Raw sockets carrying wirekit's sans-IO HTTP core,
+  its XML-RPC codec and dispatcher, and nothing else (no timeouts, no limits but the core's,
+  no WSGI): what the checks cost on their own, so the ceiling of any design built on them.
 * **multiprocessing.connection**: a ``Listener`` whose loop answers ``(name, args)`` pickles.
 * **wirekit channel**: ``ObjectServer`` (threads mode) and ``Client.proxy()``, msgpack.
 * **Pyro5** (serpent, its default) and **rpyc** (a ``Service``, brine): their own servers.
@@ -89,6 +92,8 @@ def serve(kind: str) -> None:
                     pass
     elif kind == "floor-xmlrpc":
         _serve_floor(announce)
+    elif kind == "core-xmlrpc":
+        _serve_core(announce)
     elif kind == "wirekit-channel":
         from wirekit.channel import ObjectServer
 
@@ -219,38 +224,64 @@ def _rpyc(port: int) -> Calls:
     return (lambda: link.root.add(3, 5), lambda: link.root.echo(BLOB), link.close)
 
 
-# -- the floor: what an XML-RPC call costs with nothing but sockets and expat -----------------
-# Not a contender: HTTP/1.1 keep-alive cut by hand (no checks at all), a fresh expat parser per
-# document, base64 by pybase64. No Python implementation that parses the XML can beat it, so
-# it shows which targets are reachable at all on this machine.
+# -- the floor: what an XML-RPC call costs with nothing but sockets and libxml2 ---------------
+# Not a contender: HTTP/1.1 keep-alive cut by hand (no checks at all), libxml2 through lxml,
+# base64 by pybase64. No Python implementation that parses the XML can beat it, so it shows
+# which targets are reachable at all on this machine. (Until session 11 it used expat, which
+# reads a MiB of base64 at a quarter of libxml2's speed: wirekit's echo then passed it.)
 
 _FLOOR_REQUEST = ("POST /RPC2 HTTP/1.1\r\nHost: bench\r\nContent-Type: text/xml\r\n"
                   "Content-Length: {}\r\n\r\n")
 _FLOOR_RESPONSE = "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n"
 
 
-def _floor_text(body: bytes) -> list[str]:
-    """The character data of each element, in order (what any unmarshaller has to read)."""
-    from xml.parsers import expat
+def _floor_text(pieces: list[bytes]) -> list[str]:
+    """The character data of each element, in order (what any unmarshaller has to read):
+    expat for a small document (the fastest to start), libxml2 fed piece by piece for a
+    large one (the fastest per byte)."""
+    if len(pieces) == 1 and len(pieces[0]) < 65536:
+        from xml.parsers import expat
 
-    texts: list[str] = []
-    parser = expat.ParserCreate()
-    parser.CharacterDataHandler = texts.append
-    parser.Parse(body, True)
-    return texts
+        texts: list[str] = []
+        parser = expat.ParserCreate()
+        parser.CharacterDataHandler = texts.append
+        parser.Parse(pieces[0], True)
+        return texts
+    from lxml import etree
+
+    feeder = etree.XMLParser(huge_tree=True)
+    for piece in pieces:
+        feeder.feed(piece)
+    return list(feeder.close().itertext())
 
 
-def _floor_read(sock: Any, buffer: bytearray) -> bytes:
-    """One message's body; what follows it stays in ``buffer``."""
+def _floor_read(sock: Any, buffer: bytearray) -> list[bytes]:
+    """One message's body, in the pieces it came in; what follows it stays in ``buffer``."""
     while (end := buffer.find(b"\r\n\r\n")) < 0:
         buffer += sock.recv(1 << 20) or b"?"
     start = buffer.find(b"Content-Length: ") + 16
-    total = end + 4 + int(buffer[start:buffer.find(b"\r\n", start)])
-    while len(buffer) < total:
-        buffer += sock.recv(1 << 20)
-    body = bytes(buffer[end + 4:total])
-    del buffer[:total]
-    return body
+    missing = int(buffer[start:buffer.find(b"\r\n", start)])
+    pieces = [bytes(buffer[end + 4:end + 4 + missing])]
+    del buffer[:end + 4 + missing]
+    missing -= len(pieces[0])
+    while missing > 0:
+        piece = sock.recv(min(missing, 65536))  # larger pieces cost more in page faults
+        if not piece:
+            raise OSError("closed")
+        pieces.append(piece)
+        missing -= len(piece)
+    return pieces
+
+
+def _floor_send(sock: Any, head: str, parts: list[bytes]) -> None:
+    """Head and body: a small body joined to the head, a large one sent as it is."""
+    length = sum(map(len, parts))
+    if length < 65536:
+        sock.sendall(head.format(length).encode() + b"".join(parts))
+        return
+    sock.sendall(head.format(length).encode())
+    for part in parts:
+        sock.sendall(part)
 
 
 def _serve_floor(announce: Callable[[int], None]) -> None:
@@ -271,13 +302,13 @@ def _serve_floor(announce: Callable[[int], None]) -> None:
                 except (OSError, ValueError):
                     break
                 if texts[0] == "echo":
-                    data = pybase64.b64decode("".join(texts[1:]))
-                    value = f"<base64>{pybase64.b64encode(data).decode()}</base64>"
+                    value = pybase64.b64encode(pybase64.b64decode("".join(texts[1:])))
+                    parts = [b"<base64>", value, b"</base64>"]
                 else:
-                    value = f"<int>{int(texts[1]) + int(texts[2])}</int>"
-                out = (f"<?xml version='1.0'?>\n<methodResponse><params><param><value>{value}"
-                       "</value></param></params></methodResponse>").encode()
-                conn.sendall(_FLOOR_RESPONSE.format(len(out)).encode() + out)
+                    parts = [f"<int>{int(texts[1]) + int(texts[2])}</int>".encode()]
+                _floor_send(conn, _FLOOR_RESPONSE, [
+                    b"<?xml version='1.0'?>\n<methodResponse><params><param><value>", *parts,
+                    b"</value></param></params></methodResponse>"])
 
 
 def _floor_xmlrpc(port: int) -> Calls:
@@ -289,27 +320,95 @@ def _floor_xmlrpc(port: int) -> Calls:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     buffer = bytearray()
 
-    def call(name: str, value: str) -> list[str]:
-        body = (f"<?xml version='1.0'?>\n<methodCall><methodName>{name}</methodName><params>"
-                f"{value}</params></methodCall>").encode()
-        sock.sendall(_FLOOR_REQUEST.format(len(body)).encode() + body)
+    def call(name: str, parts: list[bytes]) -> list[str]:
+        _floor_send(sock, _FLOOR_REQUEST, [
+            f"<?xml version='1.0'?>\n<methodCall><methodName>{name}</methodName><params>"
+            .encode(), *parts, b"</params></methodCall>"])
         return _floor_text(_floor_read(sock, buffer))
 
     def add() -> int:
-        return int(call("add", "<param><value><int>3</int></value></param>"
-                               "<param><value><int>5</int></value></param>")[0])
+        return int(call("add", [b"<param><value><int>3</int></value></param>"
+                                b"<param><value><int>5</int></value></param>"])[0])
 
     def echo() -> bytes:
-        encoded = pybase64.b64encode(BLOB).decode()
-        texts = call("echo", f"<param><value><base64>{encoded}</base64></value></param>")
+        texts = call("echo", [b"<param><value><base64>", pybase64.b64encode(BLOB),
+                              b"</base64></value></param>"])
         return pybase64.b64decode("".join(texts))
 
     return (add, echo, sock.close)
 
 
+# -- core only: wirekit's checks with nothing around them ------------------------------------
+
+def _core_exchange(sock: Any, conn: Any, first: bytes) -> bytes:
+    """Send ``first`` (may be empty), then read one message's body through the core."""
+    from wirekit.proto.http import NEED_DATA, Data, EndOfMessage
+
+    if first:
+        sock.sendall(first)
+    body = []
+    while True:
+        event = conn.next_event()
+        if event is NEED_DATA:
+            data = sock.recv(65536)
+            if not data:
+                raise EOFError
+            conn.receive_data(data)
+        elif type(event) is Data:
+            body.append(event.data)
+        elif type(event) is EndOfMessage:
+            return b"".join(body)
+
+
+def _serve_core(announce: Callable[[int], None]) -> None:
+    import socket
+
+    from wirekit.proto import xmlrpc
+    from wirekit.proto.http import Connection, Role
+    from wirekit.rpc import Dispatcher
+
+    dispatcher = Dispatcher()
+    dispatcher.register_instance(Service())
+    listener = socket.create_server(("127.0.0.1", 0))
+    announce(listener.getsockname()[1])
+    while True:
+        sock, _ = listener.accept()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn = Connection(Role.SERVER)
+        with sock:
+            try:
+                while True:
+                    call = xmlrpc.loads_call(_core_exchange(sock, conn, b""))
+                    out = xmlrpc.dumps_response(dispatcher.call(call.method, call.params))
+                    sock.sendall(conn.send_response(200, [("Content-Type", "text/xml")], out))
+                    conn.start_next_cycle()
+            except (OSError, EOFError):
+                pass
+
+
+def _core_xmlrpc(port: int) -> Calls:
+    import socket
+
+    from wirekit.proto import xmlrpc
+    from wirekit.proto.http import Connection, Role
+
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    conn = Connection(Role.CLIENT)
+    fields = [("Host", f"127.0.0.1:{port}"), ("Content-Type", "text/xml")]
+
+    def call(name: str, *args: Any) -> Any:
+        request = conn.send_request("POST", "/RPC2", fields, xmlrpc.dumps_call(name, args))
+        body = _core_exchange(sock, conn, request)
+        conn.start_next_cycle()
+        return xmlrpc.loads_response(body)
+
+    return (lambda: call("add", 3, 5), lambda: call("echo", BLOB), sock.close)
+
+
 CLIENTS: dict[str, Callable[[int], Calls]] = {
     "stdlib-xmlrpc": _stdlib_xmlrpc, "wirekit-xmlrpc": _wirekit_xmlrpc,
-    "floor-xmlrpc": _floor_xmlrpc,
+    "floor-xmlrpc": _floor_xmlrpc, "core-xmlrpc": _core_xmlrpc,
     "wirekit-jsonrpc": _wirekit_jsonrpc, "multiprocessing": _multiprocessing,
     "wirekit-channel": _wirekit_channel, "pyro5": _pyro5, "rpyc": _rpyc,
 }
@@ -328,13 +427,15 @@ def rate(call: Callable[[], Any], seconds: float) -> float:
 
 
 KINDS = {
-    "xmlrpc": ["stdlib-xmlrpc", "wirekit-xmlrpc", "wirekit-jsonrpc", "floor-xmlrpc"],
+    "xmlrpc": ["stdlib-xmlrpc", "wirekit-xmlrpc", "wirekit-jsonrpc", "core-xmlrpc",
+               "floor-xmlrpc"],
     "channel": ["multiprocessing", "wirekit-channel", "pyro5", "rpyc"],
 }
 RATIOS = [
     ("wirekit XML-RPC / stdlib xmlrpc", "wirekit-xmlrpc", "stdlib-xmlrpc", "3x, echo 10x"),
     ("wirekit JSON-RPC / stdlib xmlrpc", "wirekit-jsonrpc", "stdlib-xmlrpc", ""),
-    ("floor (sockets + expat) / stdlib", "floor-xmlrpc", "stdlib-xmlrpc", "the ceiling"),
+    ("core only (no shells) / stdlib", "core-xmlrpc", "stdlib-xmlrpc", "wirekit's ceiling"),
+    ("floor (sockets + libxml2) / stdlib", "floor-xmlrpc", "stdlib-xmlrpc", "the ceiling"),
     ("wirekit channel / multiprocessing", "wirekit-channel", "multiprocessing", "1.0x"),
     ("wirekit channel / Pyro5", "wirekit-channel", "pyro5", "2x"),
     ("wirekit channel / rpyc", "wirekit-channel", "rpyc", ""),
