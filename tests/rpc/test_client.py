@@ -222,3 +222,25 @@ def test_a_session_passed_in_is_shared_and_left_open(xml_url):
             assert proxy.add(1, 2) == 3
         with XMLRPCProxy(xml_url, session=session) as again:
             assert again.add(2, 3) == 5  # the session still works after the first closed
+
+
+def test_a_response_past_the_bound_stops_the_read():
+    """A server that answers without end: the proxy stops at ``max_bytes`` and drops the
+    connection, instead of reading on (the bytes are not even kept)."""
+    import time
+
+    from wirekit.errors import MessageTooLarge
+    from wirekit.proto.xmlrpc import RPCLimits
+
+    def endless(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/xml")])  # chunked, no end
+        yield b"<?xml version='1.0'?><methodResponse><params><param><value><string>"
+        for _ in range(100_000):  # 6.5 GB if read to the end
+            yield b"x" * 65536
+
+    with serve_wsgi(endless) as url, \
+            XMLRPCProxy(url, limits=RPCLimits(max_bytes=1024 * 1024)) as proxy:
+        started = time.monotonic()
+        with pytest.raises(MessageTooLarge):
+            proxy.anything()
+        assert time.monotonic() - started < 5

@@ -170,6 +170,8 @@ class XMLRPCProxy(_Proxy):
         with self._post_streamed(pieces[0] if len(pieces) == 1 else pieces) as response:
             for piece in response.iter_bytes():
                 reader.feed(piece)
+                if reader.refused:  # too large or malformed: the rest is not read
+                    break
         return reader.response()
 
     def batch(self) -> XMLRPCBatch:

@@ -4,6 +4,8 @@ document held whole, whatever the cuts; and the writers' pieces are the whole do
 from __future__ import annotations
 
 import itertools
+import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -119,3 +121,21 @@ def test_pieces_are_the_whole_document(value):
 def test_a_large_base64_travels_as_its_own_piece():
     pieces = response_pieces(BLOB)
     assert len(pieces) == 3 and len(pieces[1]) == (len(BLOB) + 2) // 3 * 4
+
+
+ATTACKS = Path(__file__).resolve().parents[3].parent / "shared" / "corpora" / "xml-attacks"
+
+
+@pytest.mark.skipif(not ATTACKS.is_dir(), reason="the shared attack corpus is beside the repo")
+@pytest.mark.parametrize("size", [1, 7, 4096])
+def test_the_attack_corpus_fed_in_pieces_reads_as_it_does_whole(size):
+    """Billion laughs, quadratic blow-up, external entities and DTDs: in pieces of any size
+    each document meets the same refusal as whole (every one holds a '!', so it goes to the
+    guard, never to libxml2), fast and without a fetch."""
+    for path in sorted(ATTACKS.glob("*.x*")):
+        document = path.read_bytes()
+        started = time.monotonic()
+        fed = _outcome(_fed(document, list(range(0, len(document), size))).call)
+        assert fed == _outcome(lambda document=document: loads_call(document)), path.name
+        assert fed[0] == "error", path.name
+        assert time.monotonic() - started < 1.0, path.name

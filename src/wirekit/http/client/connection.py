@@ -73,7 +73,7 @@ class ClientConnection:
             except LocalProtocolError as exc:
                 raise InvalidRequest(str(exc)) from None
             self.stream.sendall(out)
-            if progress is not None and data:
+            if progress is not None and body is not None:
                 progress(len(data), len(data))
             return
         assert body is not None  # a body without data, or a large one

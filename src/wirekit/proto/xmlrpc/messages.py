@@ -22,7 +22,6 @@ fault answered by the server is raised as :class:`~wirekit.proto.xmlrpc.fault.Fa
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -180,20 +179,11 @@ def _plain_parser() -> Any:
         remove_pis=True, remove_comments=True, collect_ids=False)
 
 
-class _PlainParsers(threading.local):
-    """One parser per thread for whole documents (an lxml parser is not for concurrent
-    use)."""
-
-    def __init__(self) -> None:
-        self.parser = _plain_parser()
-
-
-_PLAIN = _PlainParsers()
-
-
 def _parse_plain(data: bytes) -> Element:
     try:
-        root: Element = lxml_etree.fromstring(data, _PLAIN.parser)
+        # A parser per document: lxml parsers are not for use by two threads at once, and
+        # making one costs about 1 µs.
+        root: Element = lxml_etree.fromstring(data, _plain_parser())
     except lxml_etree.XMLSyntaxError as exc:
         raise _syntax_error(exc) from None
     return root
@@ -233,6 +223,12 @@ class DocumentReader:
         self._parser: Any = None  # libxml2, fed so far, while the document is plain
         self._plain = True
         self._error: Exception | None = None
+
+    @property
+    def refused(self) -> bool:
+        """True once the document is known to be refused (too large, or not well-formed):
+        a caller reading from the network may stop there, rather than read the rest."""
+        return self._error is not None
 
     def feed(self, piece: bytes) -> None:
         """Add the next piece of the document."""
