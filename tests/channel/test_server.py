@@ -194,6 +194,27 @@ def test_an_idle_connection_is_closed_at_the_idle_deadline():
         served.shutdown(timeout=10)
 
 
+def test_calls_keep_a_connection_past_its_idle_deadline():
+    """The idle deadline moves lazily (not at every call): calls keep coming for three idle
+    periods, and the connection still answers; silence then closes it within two periods."""
+    timeouts = dataclasses.replace(DEFAULT_TIMEOUTS, idle=0.4)
+    served = ObjectServer(Calculator(), "127.0.0.1:0", authkey=KEY, timeouts=timeouts)
+    served.start()
+    try:
+        with Client(served.address, authkey=KEY) as conn:
+            remote = conn.proxy()
+            end = time.monotonic() + 1.2
+            while time.monotonic() < end:
+                assert remote.add(1, 2) == 3
+                conn.poll(0.1)  # nothing comes: a pause between calls, bounded
+            started = time.monotonic()
+            with pytest.raises(ChannelClosed):
+                conn.recv_bytes(timeout=5)
+            assert 0.3 <= time.monotonic() - started < 1.5
+    finally:
+        served.shutdown(timeout=10)
+
+
 class Gate:
     """A method that runs until the test lets it finish."""
 

@@ -215,7 +215,7 @@ class Connection:
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call ``method`` on the object the peer serves (``serve_object``)."""
         call = make_call(method, args, kwargs)
-        if not kwargs and all(type(arg) in SCALARS for arg in args):
+        if not kwargs and all(map(SCALARS.__contains__, map(type, args))):
             self._send(self.serializer.dumps(call))  # a few bytes: no buffer lent
         else:
             self._send(self._encode(call))

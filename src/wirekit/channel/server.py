@@ -21,7 +21,8 @@ the handshake           complete within ``timeouts.handshake`` (5 s) of the conn
 a message               complete within ``timeouts.message`` of its first byte; at most
                         ``max_message`` bytes (16 MiB), refused from its length prefix
 a call                  run off the I/O path (``shell.run``); answered before the next is read
-between calls           closed after ``timeouts.idle`` of silence (None: never)
+between calls           closed after ``timeouts.idle`` of silence, at most twice that (the
+                        deadline moves lazily, not at every call; None: never)
 a message it cannot     answered with a fault (-32700), never unpickled: pickle is only for a
 decode                  server that asked for it, and then loads through the allow-list
 graceful stop           an idle connection closes at once, a busy one after its call
@@ -138,6 +139,8 @@ class ChannelSession(ConnectionCore):
         self.opened = shell.now()
         self.message_since: float | None = None
         self.payload: bytes | bytearray = b""  # the message of the call in flight
+        self.calls = self.seen = 0  # calls so far; ``calls`` when the idle deadline was set
+        self.idle_armed = False
         self._work = Work(self._call)
         self._flush()
         self._arm()
@@ -162,6 +165,8 @@ class ChannelSession(ConnectionCore):
             self._end("closed: no handshake within the deadline", logging.WARNING)
         elif self.message_since is not None:
             self._end("closed: a message did not arrive within the deadline", logging.WARNING)
+        elif self.calls != self.seen:
+            self._arm_idle()  # calls came since it was armed: not idle yet
         else:
             self._end("closed on idle timeout")
 
@@ -181,7 +186,10 @@ class ChannelSession(ConnectionCore):
         self.served = True
         core = self.core
         if core.at_rest and not core.eof and not self.stopping:
-            self._arm_idle()  # nothing more arrived during the call (the usual case)
+            # Nothing more arrived during the call (the usual case). The idle deadline is
+            # moved lazily: when it comes, calls since it was armed push it on.
+            if not self.idle_armed:
+                self._arm_idle()
         else:
             self._pump()
 
@@ -200,6 +208,7 @@ class ChannelSession(ConnectionCore):
                 self.message_since = None
                 # One call in flight at a time: the session's one Work object carries it.
                 work, self.payload = self._work, event.payload
+                self.calls += 1
                 work.result = work.error = None
                 self.shell.run(work)
                 return
@@ -257,6 +266,7 @@ class ChannelSession(ConnectionCore):
         if core.at_rest:  # between calls: the usual case
             self._arm_idle()
             return
+        self.idle_armed = False
         if core.authenticating:
             limit = timeouts.handshake
             shell.set_deadline(None if limit is None else self.opened + limit)
@@ -268,6 +278,7 @@ class ChannelSession(ConnectionCore):
 
     def _arm_idle(self) -> None:
         self.message_since = None
+        self.seen, self.idle_armed = self.calls, True
         idle, shell = self.server.timeouts.idle, self.shell
         shell.set_deadline(None if idle is None else shell.now() + idle)
 
