@@ -1,11 +1,11 @@
 """XML-RPC messages: a call, a response and a fault, as bytes both ways (xmlrpc.com/spec.md).
 
-Every document is parsed whole, once: no entity is ever declared or expanded (billion
-laughs, quadratic blow-up), nothing external is fetched (XXE), and a DOCTYPE is refused
-outright since XML-RPC never needs one (SECURITY.md X01-X03, R06). The body is size-bounded
-before parsing, the element tree depth-bounded, and the values bounded again as they are read
-(``values.py``). A whole buffered document is parsed in linear time (SECURITY.md X04); the
-HTTP layer has the body before this is called.
+Every document is parsed once, held whole or fed in the pieces it arrives in
+(``DocumentReader``): no entity is ever declared or expanded (billion laughs, quadratic
+blow-up), nothing external is fetched (XXE), and a DOCTYPE is refused outright since XML-RPC
+never needs one (SECURITY.md X01-X03, R06). The body is size-bounded before parsing, the
+element tree depth-bounded, and the values bounded again as they are read (``values.py``).
+Parsing is linear in the bytes (SECURITY.md X04).
 
 Two parsers, one rule. A document that holds no ``<!`` at all (nearly every call and
 response) cannot declare anything, so it goes straight to libxml2 through lxml, with entity
@@ -147,9 +147,9 @@ def _parse(data: bytes, limits: RPCLimits, root_tag: str) -> Element:
     if len(data) > limits.max_bytes:
         raise _too_large(limits)
     if _declares_nothing(data):
-        # What nearly every call and response is: parsed straight away, at half the cost.
-        # The depth of the tree needs no walk either: values are depth-bounded as they are
-        # read (values.py), and ElementTree builds and frees any depth without recursion.
+        # What nearly every call and response is: parsed straight away. The depth of the
+        # tree needs no walk either: values are depth-bounded as they are read (values.py),
+        # and libxml2 stops at 2,048 levels itself (LimitExceeded).
         root = _parse_plain(data)
     else:
         root = fromstring(data, policy=_policy(limits))
