@@ -4,6 +4,7 @@ Unix socket, with the idle deadline and a graceful stop."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -179,40 +180,43 @@ def test_a_unix_socket_is_0600(tmp_path: Path):
         Client("\0abstract", authkey=KEY)
 
 
-def test_an_idle_connection_is_closed_at_the_idle_deadline():
-    timeouts = dataclasses.replace(DEFAULT_TIMEOUTS, idle=0.5)
+@contextlib.contextmanager
+def idle_after(seconds: float) -> Iterator[Client]:
+    """A client of a server whose connections go after ``seconds`` of silence."""
+    timeouts = dataclasses.replace(DEFAULT_TIMEOUTS, idle=seconds)
     served = ObjectServer(Calculator(), "127.0.0.1:0", authkey=KEY, timeouts=timeouts)
     served.start()
     try:
         with Client(served.address, authkey=KEY) as conn:
-            assert conn.proxy().add(1, 1) == 2
-            started = time.monotonic()
-            with pytest.raises(ChannelClosed):
-                conn.recv_bytes(timeout=5)
-            assert 0.4 <= time.monotonic() - started < 2.0
+            yield conn
     finally:
         served.shutdown(timeout=10)
+
+
+def closed_after(conn: Client) -> float:
+    """Seconds until the server closes ``conn`` (at most 5)."""
+    started = time.monotonic()
+    with pytest.raises(ChannelClosed):
+        conn.recv_bytes(timeout=5)
+    return time.monotonic() - started
+
+
+def test_an_idle_connection_is_closed_at_the_idle_deadline():
+    with idle_after(0.5) as conn:
+        assert conn.proxy().add(1, 1) == 2
+        assert 0.4 <= closed_after(conn) < 2.0
 
 
 def test_calls_keep_a_connection_past_its_idle_deadline():
     """The idle deadline moves lazily (not at every call): calls keep coming for three idle
     periods, and the connection still answers; silence then closes it within two periods."""
-    timeouts = dataclasses.replace(DEFAULT_TIMEOUTS, idle=0.4)
-    served = ObjectServer(Calculator(), "127.0.0.1:0", authkey=KEY, timeouts=timeouts)
-    served.start()
-    try:
-        with Client(served.address, authkey=KEY) as conn:
-            remote = conn.proxy()
-            end = time.monotonic() + 1.2
-            while time.monotonic() < end:
-                assert remote.add(1, 2) == 3
-                conn.poll(0.1)  # nothing comes: a pause between calls, bounded
-            started = time.monotonic()
-            with pytest.raises(ChannelClosed):
-                conn.recv_bytes(timeout=5)
-            assert 0.3 <= time.monotonic() - started < 1.5
-    finally:
-        served.shutdown(timeout=10)
+    with idle_after(0.4) as conn:
+        remote = conn.proxy()
+        end = time.monotonic() + 1.2
+        while time.monotonic() < end:
+            assert remote.add(1, 2) == 3
+            conn.poll(0.1)  # nothing comes: a pause between calls, bounded
+        assert 0.3 <= closed_after(conn) < 1.5
 
 
 class Gate:
