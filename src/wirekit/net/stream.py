@@ -360,11 +360,7 @@ class Stream:
         """One recv bounded by ``seconds`` (the hot path: no allocation beyond the data)."""
         if self._eof:
             return b""
-        armed = self._rcv_armed
-        # (inline, the hot path) a deadline's remainder differs at every call; _arm lets a
-        # timeout within 10% below the armed one stand
-        if seconds != armed and not (seconds is not None and armed is not None
-                                     and armed * _REARM_RATIO <= seconds <= armed):
+        if seconds != self._rcv_armed:
             self._arm(socket.SO_RCVTIMEO, seconds)
         try:
             data = self.socket.recv(max_bytes)

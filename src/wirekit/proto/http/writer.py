@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final
 
 from wirekit.errors import LocalProtocolError
 from wirekit.proto.http.framing import FORBIDDEN_TRAILERS
@@ -324,12 +324,19 @@ def response_head(
         peer_minor=peer_minor, keep_alive=keep_alive, body_length=body_length, date=date,
         server=server)  # fmt: skip
     if key is not None:
-        if len(_HEADS) >= _HEADS_MAX:
-            _HEADS.clear()
-        writer = out.writer
-        _HEADS[key] = (out.head, date, writer.remaining if type(writer) is LengthWriter
-                       else writer, out.keep_alive)  # fmt: skip
+        _remember(_HEADS, key, (out.head, date, _stored(out.writer), out.keep_alive))
     return out
+
+
+def _stored(writer: BodyWriter) -> int | BodyWriter:
+    """A writer as a head memo keeps it: a length writer counts down, so its length."""
+    return writer.remaining if type(writer) is LengthWriter else writer
+
+
+def _remember(memo: dict[tuple[object, ...], Any], key: tuple[object, ...], value: Any) -> None:
+    if len(memo) >= _HEADS_MAX:  # cleared when full: small whatever is sent
+        memo.clear()
+    memo[key] = value
 
 
 def _build_response_head(
@@ -418,11 +425,8 @@ def request_head(
         return out
     out = _build_request_head(method, target, raw_fields, body_length)
     if key is not None:
-        if len(_REQUEST_HEADS) >= _HEADS_MAX:
-            _REQUEST_HEADS.clear()
-        writer = out.writer
-        _REQUEST_HEADS[key] = (out.head, writer.remaining if type(writer) is LengthWriter
-                               else writer, out.keep_alive, out.expect_continue, out.upgrade)
+        _remember(_REQUEST_HEADS, key, (out.head, _stored(out.writer), out.keep_alive,
+                                        out.expect_continue, out.upgrade))
     return out
 
 

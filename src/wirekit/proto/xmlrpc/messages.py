@@ -136,11 +136,17 @@ def _declares_nothing(data: bytes) -> bool:
     that starts with ``<`` in an ASCII-compatible encoding (no NUL among the first bytes,
     which is how expat recognises UTF-16 and UTF-32; every 8-bit encoding expat accepts maps
     ``<`` and ``!`` to their ASCII bytes, expat's own rule for unknown encodings)."""
-    if data[:1] != b"<" or b"\x00" in data[:4]:
+    if not _ascii_start(data):
         return False
     # A one-byte search runs at memchr speed; the two-byte one cost 1.5 ms a MiB here. A
     # document without "!" (base64 has none) needs no second look.
     return b"!" not in data or b"<!" not in data
+
+
+def _ascii_start(data: bytes) -> bool:
+    """The document starts with ``<`` in an ASCII-compatible encoding (no NUL among its first
+    four bytes: expat and libxml2 recognise UTF-16 and UTF-32 that way)."""
+    return data[:1] == b"<" and b"\x00" not in data[:4]
 
 
 def _parse(data: bytes, limits: RPCLimits, root_tag: str) -> Element:
@@ -248,8 +254,7 @@ class DocumentReader:
         if self._parser is not None:
             self._feed(piece)
         elif len(pieces) > 1 and self._size >= 4:
-            first = pieces[0] if len(pieces[0]) >= 4 else b"".join(pieces)
-            if first[:1] != b"<" or b"\x00" in first[:4]:  # see _declares_nothing
+            if not _ascii_start(pieces[0] if len(pieces[0]) >= 4 else b"".join(pieces)):
                 self._plain = False
                 return
             self._parser = _plain_parser()
